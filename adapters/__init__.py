@@ -1,0 +1,1 @@
+"""Adapters behind the engine's ports: exchanges, AI providers, news."""

@@ -1,0 +1,1 @@
+"""The exchange port and its live (CCXT), paper and replay implementations."""

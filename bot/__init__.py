@@ -1,0 +1,1 @@
+"""Telegram, console and admin-CLI transports: parse, authorize, call the service, render."""

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import User, UserState
+from domain.money import utc_now
+
+USER_STATUSES = ("active", "paused", "blocked")
+
+
+class UserRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def register(self, telegram_id: int, username: str | None = None, display_name: str | None = None,
+                       is_admin: bool = False) -> tuple[User, bool]:
+        """The user with this Telegram id, created with an empty state row on first sight; (user, created)."""
+        existing = await self.by_telegram_id(telegram_id)
+        if existing is not None:
+            if username and existing.username != username:
+                existing.username = username
+                existing.updated_at = utc_now()
+            return existing, False
+        user = User(telegram_id=telegram_id, username=username, display_name=display_name, is_admin=is_admin,
+                    settings={})
+        self.session.add(user)
+        await self.session.flush()
+        self.session.add(UserState(user_id=user.id, breaker={}))
+        await self.session.flush()
+        return user, True
+
+    async def by_telegram_id(self, telegram_id: int) -> User | None:
+        return await self.session.scalar(select(User).where(User.telegram_id == telegram_id))
+
+    async def get(self, user_id: int) -> User | None:
+        return await self.session.get(User, user_id)
+
+    async def list_all(self) -> list[User]:
+        """Operator view (admin CLI); not reachable from a user's chat."""
+        return list(await self.session.scalars(select(User).order_by(User.id)))
+
+    async def set_status(self, user_id: int, status: str) -> User | None:
+        if status not in USER_STATUSES:
+            raise ValueError(f"status must be one of {', '.join(USER_STATUSES)}")
+        user = await self.get(user_id)
+        if user is not None:
+            user.status = status
+            user.updated_at = utc_now()
+        return user
+
+    async def set_mode(self, user_id: int, mode: str) -> User | None:
+        if mode not in ("paper", "live"):
+            raise ValueError("mode must be paper or live")
+        user = await self.get(user_id)
+        if user is not None:
+            user.mode = mode
+            user.live_confirmed_at = utc_now() if mode == "live" else None
+            user.updated_at = utc_now()
+        return user
+
+    async def delete(self, user_id: int) -> bool:
+        """Delete a user and, through ON DELETE CASCADE, every row that belongs to them."""
+        result = await self.session.execute(delete(User).where(User.id == user_id))
+        return result.rowcount > 0

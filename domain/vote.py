@@ -1,0 +1,61 @@
+"""One analyst's vote and the ensemble's verdict over all votes.
+
+A vote keeps everything needed to audit it later (raw answer, latency, tokens, prompt version), because every
+vote is stored in ai_decisions whether or not it counted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from domain.decision import Action, Decision
+
+
+@dataclass(frozen=True, slots=True)
+class Vote:
+    """What one provider answered. decision is None when it abstained; abstain_reason says why."""
+
+    provider: str
+    model: str
+    decision: Decision | None
+    abstain_reason: str | None = None
+    raw_answer: str = ""
+    latency_ms: int = 0
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    prompt_version: str = ""
+
+    def __post_init__(self) -> None:
+        if (self.decision is None) == (self.abstain_reason is None):
+            raise ValueError("a vote has either a decision or an abstain_reason, not both and not neither")
+
+    @property
+    def abstained(self) -> bool:
+        return self.decision is None
+
+    @property
+    def action(self) -> Action | None:
+        return self.decision.action if self.decision else None
+
+
+class ConsensusReason:
+    """Why the ensemble decided what it did (strings, so they store and print as they are)."""
+
+    CONSENSUS = "consensus"
+    TIE = "tie"
+    TOO_FEW_RESPONDERS = "too_few_responders"
+    NO_AGREEMENT = "no_agreement"
+
+
+@dataclass(frozen=True, slots=True)
+class ConsensusResult:
+    """The combined decision, every vote behind it and which providers agreed with the outcome."""
+
+    decision: Decision
+    votes: tuple[Vote, ...]
+    agreeing: tuple[str, ...] = field(default=())
+    reason: str = ConsensusReason.CONSENSUS
+
+    @property
+    def responders(self) -> tuple[Vote, ...]:
+        return tuple(vote for vote in self.votes if not vote.abstained)

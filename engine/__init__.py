@@ -1,0 +1,1 @@
+"""MultiPairManager, PairEngine and the service API: the trading cycle."""

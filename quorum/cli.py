@@ -1,0 +1,33 @@
+"""The `quorum` command line: one console script, one sub-command per job."""
+
+from __future__ import annotations
+
+import typer
+
+from quorum.cli_admin import admin_app
+from quorum.log import configure_logging
+from quorum.settings import get_settings
+
+app = typer.Typer(
+    help="Quorum: a Telegram-first, multi-user crypto trading bot.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals may hold credentials
+)
+app.add_typer(admin_app, name="admin")
+
+try:  # the data commands live beside the exchange adapters that do the work
+    from quorum.cli_data import data_app
+except ImportError:  # pragma: no cover - only while the module is absent
+    data_app = None
+if data_app is not None:
+    app.add_typer(data_app, name="data", help="Historical market data.")
+
+
+@app.callback()
+def _setup() -> None:
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,34 @@
+"""Shared helpers for command entry points: run a coroutine, open the database, load the secret box."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from db.database import Database
+from db.encryption import SecretBox
+from quorum.log import register_secret
+from quorum.settings import Settings
+
+T = TypeVar("T")
+
+
+def secret_box(settings: Settings) -> SecretBox | None:
+    """The box for the configured master key, or None when none is set (paper-only operation)."""
+    if settings.quorum_master_key is None:
+        return None
+    encoded = settings.quorum_master_key.get_secret_value()
+    register_secret(encoded)
+    return SecretBox.from_encoded(encoded)
+
+
+def with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    async def _run() -> T:
+        database = Database(settings.database_url)
+        try:
+            return await work(database)
+        finally:
+            await database.dispose()
+
+    return asyncio.run(_run())

@@ -1,0 +1,111 @@
+"""One settings object for the whole process: environment > .env > defaults.
+
+Per-user and per-pair overrides live in the database (user_pairs.risk_overrides), not here.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import lru_cache
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_NEWS_FEEDS = (
+    "https://www.coindesk.com/arc/outboundfeeds/rss/",
+    "https://cointelegraph.com/rss",
+    "https://decrypt.co/feed",
+    "https://forklog.media/feed/",
+)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # --- storage and secrets ---
+    database_url: str = "sqlite+aiosqlite:///quorum.db"
+    quorum_master_key: SecretStr | None = None  # base64 of 32 random bytes; needed for live credentials
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    # --- telegram ---
+    telegram_bot_token: SecretStr | None = None
+    telegram_base_url: str | None = None  # e.g. a local Bot API server; None means api.telegram.org
+    admin_telegram_ids: list[int] = Field(default_factory=list)
+
+    # --- trading cycle ---
+    default_mode: str = "paper"
+    cycle_interval_minutes: int = 30
+    timeframes: list[str] = Field(default_factory=lambda: ["5m", "15m", "1h", "4h"])
+    default_exchange: str = "binance"
+    paper_start_balance: Decimal = Decimal("10000")
+    paper_taker_fee: Decimal = Decimal("0.001")
+    paper_maker_fee: Decimal = Decimal("0.001")
+
+    # --- exchange client ---
+    exchange_timeout_ms: int = 10_000
+    exchange_max_retries: int = 4
+    exchange_backoff_base_s: float = 0.5
+    exchange_backoff_max_s: float = 8.0
+
+    # --- AI ensemble ---
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    openai_model: str = "gpt-4o-mini"
+    anthropic_api_key: SecretStr | None = None
+    anthropic_base_url: str | None = None
+    anthropic_model: str = "claude-3-5-haiku-latest"
+    deepseek_api_key: SecretStr | None = None
+    deepseek_base_url: str = "https://api.deepseek.com"
+    deepseek_model: str = "deepseek-chat"
+    openai_compatible_base_url: str | None = None  # Ollama, vLLM, LM Studio ...
+    openai_compatible_api_key: SecretStr | None = None
+    openai_compatible_model: str = "llama3.1"
+    ai_provider_timeout_s: float = 20.0
+    ai_overall_deadline_s: float = 45.0
+    ai_min_consensus: int = 2
+    ai_min_responders: int = 2
+    ai_provider_weights: dict[str, float] = Field(default_factory=dict)
+    offline_analysts: list[str] = Field(default_factory=lambda: ["trend", "mean_reversion", "breakout"])
+
+    # --- news ---
+    news_feeds: list[str] = Field(default_factory=lambda: list(DEFAULT_NEWS_FEEDS))
+    news_ttl_s: int = 600
+    news_fetch_timeout_s: float = 5.0
+    cryptopanic_token: SecretStr | None = None
+    cryptopanic_base_url: str = "https://cryptopanic.com/api/developer/v2"
+
+    # --- risk defaults (overridable per user / pair) ---
+    risk_per_trade: Decimal = Decimal("0.01")
+    max_leverage: int = 5
+    max_position_fraction: Decimal = Decimal("1")
+    breaker_max_consecutive_losses: int = 3
+    breaker_daily_loss_pct: Decimal = Decimal("0.05")
+    breaker_cooldown_minutes: int = 240
+    max_spread_fraction: Decimal = Decimal("0.005")
+    max_drawdown_fraction: Decimal = Decimal("0.20")
+    min_reward_risk: Decimal = Decimal("1.5")
+    min_confidence: Decimal = Decimal("0.6")
+    max_trades_per_day: int = 10
+    max_open_positions: int = 5
+
+    # --- operations ---
+    metrics_port: int = 9108
+    health_port: int = 8080
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        """Accept the plain URLs operators tend to paste and pin the async driver."""
+        if value.startswith("postgres://"):
+            value = "postgresql://" + value.removeprefix("postgres://")
+        if value.startswith("postgresql://"):
+            return "postgresql+asyncpg://" + value.removeprefix("postgresql://")
+        if value.startswith("sqlite:///"):
+            return "sqlite+aiosqlite:///" + value.removeprefix("sqlite:///")
+        return value
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
