@@ -20,7 +20,7 @@ DEFAULT_NEWS_FEEDS = (
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True)
 
     # --- storage and secrets ---
     database_url: str = "sqlite+aiosqlite:///quorum.db"

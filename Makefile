@@ -1,0 +1,24 @@
+# Plain entry points. `make test` is the test command CI runs; `make demo` is the offline demo.
+SHELL := /bin/bash
+VENV ?= .venv
+PYTHON ?= $(shell scripts/find-python)
+PYTEST_ARGS ?=
+
+.PHONY: install test lint migrate clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e ".[test]"
+	touch $@
+
+test: install
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+migrate: install
+	$(VENV)/bin/quorum admin migrate
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis
