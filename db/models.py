@@ -16,7 +16,6 @@ from sqlalchemy import (
     Date,
     Float,
     ForeignKey,
-    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -231,7 +230,7 @@ class TradeDecision(Base):
     user_id: Mapped[int] = _user_fk()
     pair_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("user_pairs.id", ondelete="CASCADE"), index=True)
     symbol: Mapped[str] = mapped_column(String(32), index=True, nullable=False)
-    consultation_key: Mapped[str] = mapped_column(String(160), nullable=False)
+    consultation_key: Mapped[str] = mapped_column(String(160), index=True, nullable=False)
     action: Mapped[str] = mapped_column(String(8), nullable=False)
     confidence: Mapped[Decimal | None] = mapped_column(Money)
     stop_loss: Mapped[Decimal | None] = mapped_column(Money)
@@ -245,18 +244,23 @@ class TradeDecision(Base):
 
 
 class AiDecision(Base):
-    """One provider's vote in one consultation (one row per provider per decision)."""
+    """One provider's vote in one consultation (one row per provider per decision).
+
+    A consultation is shared: one ensemble call per (exchange, symbol, candle, position side, ensemble) serves
+    every user on that symbol, so votes are stored once and reach a user through trade_decisions.consultation_key.
+    """
 
     __tablename__ = "ai_decisions"
-    __table_args__ = (Index("ix_ai_decisions_consultation_key", "consultation_key"),)
+    __table_args__ = (
+        UniqueConstraint("consultation_key", "provider", name="uq_ai_decisions_consultation_key_provider"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    user_id: Mapped[int] = _user_fk()
-    decision_id: Mapped[int | None] = mapped_column(
-        BigId, ForeignKey("trade_decisions.id", ondelete="CASCADE"), index=True
-    )
-    consultation_key: Mapped[str] = mapped_column(String(160), nullable=False)
+    consultation_key: Mapped[str] = mapped_column(String(160), index=True, nullable=False)
+    exchange: Mapped[str | None] = mapped_column(String(32))
     symbol: Mapped[str] = mapped_column(String(32), index=True, nullable=False)
+    candle_ts: Mapped[int | None] = mapped_column(BigInteger)
+    position_side: Mapped[str | None] = mapped_column(String(8))
     provider: Mapped[str] = mapped_column(String(32), nullable=False)
     model: Mapped[str | None] = mapped_column(String(64))
     prompt_version: Mapped[str | None] = mapped_column(String(16))

@@ -58,7 +58,7 @@ WHERE recency <= 50
 AI_PROVIDER_STATS_BY_USER = """
 CREATE VIEW ai_provider_stats_by_user AS
 SELECT
-    a.user_id,
+    td.user_id,
     a.provider,
     COUNT(*) AS answers,
     SUM(CASE WHEN a.action IS NULL THEN 1 ELSE 0 END) AS abstentions,
@@ -70,8 +70,9 @@ SELECT
     AVG(CAST(a.confidence AS NUMERIC)) AS avg_confidence,
     SUM(COALESCE(a.prompt_tokens, 0) + COALESCE(a.completion_tokens, 0)) AS tokens,
     MAX(a.created_at) AS last_answer_at
-FROM ai_decisions a
-GROUP BY a.user_id, a.provider
+FROM trade_decisions td
+JOIN ai_decisions a ON a.consultation_key = td.consultation_key
+GROUP BY td.user_id, a.provider
 """
 
 VIEWS = {

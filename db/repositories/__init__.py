@@ -3,7 +3,7 @@ so one user can never read or change another user's rows."""
 
 from db.repositories.accounts import AccountRepository, rotate_master_key
 from db.repositories.audit import AuditRepository
-from db.repositories.decisions import DecisionRepository, VoteRow
+from db.repositories.decisions import ConsultationInfo, DecisionRepository, VoteRow
 from db.repositories.heartbeats import HeartbeatRepository
 from db.repositories.news import NewsRepository
 from db.repositories.orders import OrderRepository
@@ -18,6 +18,7 @@ from db.repositories.users import UserRepository
 __all__ = [
     "AccountRepository",
     "AuditRepository",
+    "ConsultationInfo",
     "DbPaperStateStore",
     "DecisionRepository",
     "HeartbeatRepository",

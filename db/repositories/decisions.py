@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import AiDecision, TradeDecision
@@ -29,17 +30,57 @@ class VoteRow:
     prompt_version: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ConsultationInfo:
+    """What the shared ensemble call was about: the key every user's decision refers to."""
+
+    key: str
+    exchange: str
+    symbol: str
+    candle_ts: int | None = None
+    position_side: str | None = None
+
+
 class DecisionRepository:
+    """Shared consultations (ai_decisions, stored once however many users consume them) and per-user
+    decisions (trade_decisions). A user reaches votes only through a decision of their own."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def record_consultation(self, info: ConsultationInfo, votes: Sequence[VoteRow]) -> int:
+        """Store every vote of one ensemble call; a vote already stored for (key, provider) is kept as is.
+        Returns how many rows were new."""
+        stored = set(await self.session.scalars(
+            select(AiDecision.provider).where(AiDecision.consultation_key == info.key)
+        ))
+        new = 0
+        for vote in votes:
+            if vote.provider in stored:
+                continue
+            try:
+                async with self.session.begin_nested():
+                    self.session.add(AiDecision(
+                        consultation_key=info.key, exchange=info.exchange, symbol=info.symbol,
+                        candle_ts=info.candle_ts, position_side=info.position_side, provider=vote.provider,
+                        model=vote.model, prompt_version=vote.prompt_version, action=vote.action,
+                        confidence=vote.confidence, stop_loss=vote.stop_loss, take_profit=vote.take_profit,
+                        reasoning=vote.reasoning, raw_answer=vote.raw_answer, error=vote.error,
+                        latency_ms=vote.latency_ms, prompt_tokens=vote.prompt_tokens,
+                        completion_tokens=vote.completion_tokens,
+                    ))
+            except IntegrityError:  # a concurrent recorder stored it first
+                continue
+            stored.add(vote.provider)
+            new += 1
+        return new
 
     async def add_decision(self, user_id: int, symbol: str, consultation_key: str, action: str, outcome: str,
                            pair_id: int | None = None, confidence: Decimal | None = None,
                            stop_loss: Decimal | None = None, take_profit: Decimal | None = None,
                            consensus_reason: str | None = None, reason_code: str | None = None,
-                           reason_message: str | None = None, order_id: int | None = None,
-                           votes: Sequence[VoteRow] = ()) -> TradeDecision:
-        """Store one cycle's decision for one user, the risk verdict with it, and every provider's vote."""
+                           reason_message: str | None = None, order_id: int | None = None) -> TradeDecision:
+        """Store one cycle's decision for one user, with the risk verdict (code and sentence) beside it."""
         decision = TradeDecision(
             user_id=user_id, pair_id=pair_id, symbol=symbol, consultation_key=consultation_key, action=action,
             outcome=outcome, confidence=confidence, stop_loss=stop_loss, take_profit=take_profit,
@@ -47,15 +88,6 @@ class DecisionRepository:
             order_id=order_id,
         )
         self.session.add(decision)
-        await self.session.flush()
-        for vote in votes:
-            self.session.add(AiDecision(
-                user_id=user_id, decision_id=decision.id, consultation_key=consultation_key, symbol=symbol,
-                provider=vote.provider, model=vote.model, prompt_version=vote.prompt_version, action=vote.action,
-                confidence=vote.confidence, stop_loss=vote.stop_loss, take_profit=vote.take_profit,
-                reasoning=vote.reasoning, raw_answer=vote.raw_answer, error=vote.error, latency_ms=vote.latency_ms,
-                prompt_tokens=vote.prompt_tokens, completion_tokens=vote.completion_tokens,
-            ))
         await self.session.flush()
         return decision
 
@@ -67,13 +99,21 @@ class DecisionRepository:
 
     async def votes(self, user_id: int, decision_id: int) -> list[AiDecision]:
         return list(await self.session.scalars(
-            select(AiDecision).where(AiDecision.user_id == user_id, AiDecision.decision_id == decision_id)
+            select(AiDecision)
+            .join(TradeDecision, TradeDecision.consultation_key == AiDecision.consultation_key)
+            .where(TradeDecision.user_id == user_id, TradeDecision.id == decision_id)
             .order_by(AiDecision.provider)
         ))
 
     async def recent_votes(self, user_id: int, symbol: str, limit: int = 20) -> list[AiDecision]:
+        """The newest votes on `symbol` from consultations this user's decisions used."""
+        keys = (
+            select(TradeDecision.consultation_key)
+            .where(TradeDecision.user_id == user_id, TradeDecision.symbol == symbol)
+            .distinct()
+        )
         return list(await self.session.scalars(
-            select(AiDecision).where(AiDecision.user_id == user_id, AiDecision.symbol == symbol)
+            select(AiDecision).where(AiDecision.consultation_key.in_(keys))
             .order_by(AiDecision.id.desc()).limit(limit)
         ))
 

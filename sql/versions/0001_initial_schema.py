@@ -2,7 +2,6 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 14:14:42.430525
 """
 
 from collections.abc import Sequence
@@ -20,6 +19,34 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table('ai_decisions',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('consultation_key', sa.String(length=160), nullable=False),
+    sa.Column('exchange', sa.String(length=32), nullable=True),
+    sa.Column('symbol', sa.String(length=32), nullable=False),
+    sa.Column('candle_ts', sa.BigInteger(), nullable=True),
+    sa.Column('position_side', sa.String(length=8), nullable=True),
+    sa.Column('provider', sa.String(length=32), nullable=False),
+    sa.Column('model', sa.String(length=64), nullable=True),
+    sa.Column('prompt_version', sa.String(length=16), nullable=True),
+    sa.Column('action', sa.String(length=8), nullable=True),
+    sa.Column('confidence', db.types.Money(), nullable=True),
+    sa.Column('stop_loss', db.types.Money(), nullable=True),
+    sa.Column('take_profit', db.types.Money(), nullable=True),
+    sa.Column('reasoning', sa.Text(), nullable=True),
+    sa.Column('raw_answer', sa.Text(), nullable=True),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('latency_ms', sa.Integer(), nullable=True),
+    sa.Column('prompt_tokens', sa.Integer(), nullable=True),
+    sa.Column('completion_tokens', sa.Integer(), nullable=True),
+    sa.Column('created_at', db.types.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ai_decisions')),
+    sa.UniqueConstraint('consultation_key', 'provider', name='uq_ai_decisions_consultation_key_provider')
+    )
+    with op.batch_alter_table('ai_decisions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ai_decisions_consultation_key'), ['consultation_key'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ai_decisions_symbol'), ['symbol'], unique=False)
+
     op.create_table('news_items',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('fingerprint', sa.String(length=64), nullable=False),
@@ -256,6 +283,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_trade_decisions'))
     )
     with op.batch_alter_table('trade_decisions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_trade_decisions_consultation_key'), ['consultation_key'], unique=False)
         batch_op.create_index(batch_op.f('ix_trade_decisions_pair_id'), ['pair_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_trade_decisions_symbol'), ['symbol'], unique=False)
         batch_op.create_index(batch_op.f('ix_trade_decisions_user_id'), ['user_id'], unique=False)
@@ -289,46 +317,9 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_trades_symbol'), ['symbol'], unique=False)
         batch_op.create_index(batch_op.f('ix_trades_user_id'), ['user_id'], unique=False)
 
-    op.create_table('ai_decisions',
-    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
-    sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('decision_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-    sa.Column('consultation_key', sa.String(length=160), nullable=False),
-    sa.Column('symbol', sa.String(length=32), nullable=False),
-    sa.Column('provider', sa.String(length=32), nullable=False),
-    sa.Column('model', sa.String(length=64), nullable=True),
-    sa.Column('prompt_version', sa.String(length=16), nullable=True),
-    sa.Column('action', sa.String(length=8), nullable=True),
-    sa.Column('confidence', db.types.Money(), nullable=True),
-    sa.Column('stop_loss', db.types.Money(), nullable=True),
-    sa.Column('take_profit', db.types.Money(), nullable=True),
-    sa.Column('reasoning', sa.Text(), nullable=True),
-    sa.Column('raw_answer', sa.Text(), nullable=True),
-    sa.Column('error', sa.Text(), nullable=True),
-    sa.Column('latency_ms', sa.Integer(), nullable=True),
-    sa.Column('prompt_tokens', sa.Integer(), nullable=True),
-    sa.Column('completion_tokens', sa.Integer(), nullable=True),
-    sa.Column('created_at', db.types.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
-    sa.ForeignKeyConstraint(['decision_id'], ['trade_decisions.id'], name=op.f('fk_ai_decisions_decision_id_trade_decisions'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_ai_decisions_user_id_users'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_ai_decisions'))
-    )
-    with op.batch_alter_table('ai_decisions', schema=None) as batch_op:
-        batch_op.create_index('ix_ai_decisions_consultation_key', ['consultation_key'], unique=False)
-        batch_op.create_index(batch_op.f('ix_ai_decisions_decision_id'), ['decision_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_ai_decisions_symbol'), ['symbol'], unique=False)
-        batch_op.create_index(batch_op.f('ix_ai_decisions_user_id'), ['user_id'], unique=False)
-
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('ai_decisions', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_ai_decisions_user_id'))
-        batch_op.drop_index(batch_op.f('ix_ai_decisions_symbol'))
-        batch_op.drop_index(batch_op.f('ix_ai_decisions_decision_id'))
-        batch_op.drop_index('ix_ai_decisions_consultation_key')
-
-    op.drop_table('ai_decisions')
     with op.batch_alter_table('trades', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_trades_user_id'))
         batch_op.drop_index(batch_op.f('ix_trades_symbol'))
@@ -339,6 +330,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_trade_decisions_user_id'))
         batch_op.drop_index(batch_op.f('ix_trade_decisions_symbol'))
         batch_op.drop_index(batch_op.f('ix_trade_decisions_pair_id'))
+        batch_op.drop_index(batch_op.f('ix_trade_decisions_consultation_key'))
 
     op.drop_table('trade_decisions')
     with op.batch_alter_table('positions', schema=None) as batch_op:
@@ -389,3 +381,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_news_items_published_at'))
 
     op.drop_table('news_items')
+    with op.batch_alter_table('ai_decisions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_ai_decisions_symbol'))
+        batch_op.drop_index(batch_op.f('ix_ai_decisions_consultation_key'))
+
+    op.drop_table('ai_decisions')

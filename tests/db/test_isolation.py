@@ -10,10 +10,11 @@ from sqlalchemy import func, select
 
 from db.database import Database
 from db.encryption import ExchangeCredentials, SecretBox, generate_master_key
-from db.models import AiDecision, ExchangeAccount, TradeRow, User
+from db.models import ExchangeAccount, TradeDecision, TradeRow, User
 from db.repositories import (
     AccountRepository,
     AuditRepository,
+    ConsultationInfo,
     DecisionRepository,
     HeartbeatRepository,
     OrderRepository,
@@ -53,9 +54,12 @@ async def _populate(database: Database, user_id: int, cid: str) -> dict[str, int
                                                     utc_now(), pair.id, order.id)
         await PositionRepository(session).upsert(user_id, "BTC/USDT", side="long", amount=Decimal("0.01"),
                                                  entry_price=Decimal("50000"), pair_id=pair.id)
+        key = f"binance:BTC/USDT:{user_id}:flat"
+        await DecisionRepository(session).record_consultation(
+            ConsultationInfo(key, "binance", "BTC/USDT", user_id, "flat"),
+            [VoteRow("trend", "offline", "BUY", Decimal("0.8")), VoteRow("openai", "gpt", None, error="timeout")])
         decision = await DecisionRepository(session).add_decision(
-            user_id, "BTC/USDT", "binance:BTC/USDT:1:flat", "BUY", "executed", pair_id=pair.id,
-            votes=[VoteRow("trend", "offline", "BUY", Decimal("0.8")), VoteRow("openai", "gpt", None, error="timeout")])
+            user_id, "BTC/USDT", key, "BUY", "executed", pair_id=pair.id)
         await AuditRepository(session).record(f"telegram:{user_id}", "addpair", user_id, "BTC/USDT", {"budget": "1000"})
         await HeartbeatRepository(session).beat(user_id, "BTC/USDT", "running", cycle_completed=True)
         await PaperLedgerRepository(session).save(user_id, account.id, {"balances": {"USDT": "1"}})
@@ -151,7 +155,7 @@ async def test_delete_user_when_rows_exist_then_cascade_removes_all_of_them(
         assert await UserRepository(session).delete(alice)
 
     async with database.transaction() as session:
-        for model in (ExchangeAccount, TradeRow, AiDecision):
+        for model in (ExchangeAccount, TradeRow, TradeDecision):
             assert await session.scalar(select(func.count()).select_from(model).where(model.user_id == alice)) == 0
             assert await session.scalar(select(func.count()).select_from(model).where(model.user_id == bob)) > 0
         assert await session.get(User, bob) is not None
@@ -197,3 +201,29 @@ async def test_record_fill_when_the_same_fill_arrives_twice_then_stored_once(
         fills = await OrderRepository(session).fills(alice, row.id)
         assert row.status == "filled" and row.filled == Decimal("0.004") and row.exchange_order_id == "ex-1"
         assert [(f.price, f.amount) for f in fills] == [(Decimal("50000.5"), Decimal("0.004"))]
+
+
+async def test_record_consultation_when_many_users_share_it_then_votes_stored_once_and_seen_by_each(
+    database: Database, telegram_id: Callable[[], int]
+) -> None:
+    alice, bob = await _two_users(database, telegram_id)
+    _, carol = await _two_users(database, telegram_id)
+    key = f"binance:ETH/USDT:{alice}:flat"
+    votes = [VoteRow("trend", "offline", "BUY", Decimal("0.7")), VoteRow("breakout", "offline", "BUY", Decimal("0.9")),
+             VoteRow("anthropic", "claude", None, error="http_429")]
+    async with database.transaction() as session:
+        repo = DecisionRepository(session)
+        assert await repo.record_consultation(ConsultationInfo(key, "binance", "ETH/USDT", 1, "flat"), votes) == 3
+        assert await repo.record_consultation(ConsultationInfo(key, "binance", "ETH/USDT", 1, "flat"), votes) == 0
+        mine = await repo.add_decision(alice, "ETH/USDT", key, "BUY", "executed")
+        theirs = await repo.add_decision(bob, "ETH/USDT", key, "BUY", "rejected", reason_code="breaker_open",
+                                         reason_message="The circuit breaker is open.")
+
+    async with database.transaction() as session:
+        repo = DecisionRepository(session)
+        assert [v.provider for v in await repo.votes(alice, mine.id)] == ["anthropic", "breakout", "trend"]
+        assert len(await repo.votes(bob, theirs.id)) == 3
+        assert await repo.votes(bob, mine.id) == []
+        assert await repo.recent_votes(carol, "ETH/USDT") == []
+        assert len(await repo.recent_votes(bob, "ETH/USDT")) == 3
+        assert (await repo.recent_decisions(bob))[0].reason_message == "The circuit breaker is open."
