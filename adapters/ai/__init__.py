@@ -1,0 +1,1 @@
+"""AI analysts: provider port, SDK-backed providers, offline analysts and consensus."""

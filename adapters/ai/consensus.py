@@ -1,0 +1,127 @@
+"""Consensus over votes: a pure function, independent of the order answers arrived in.
+
+Abstentions never count. Fewer than min_responders answers, a tie for the most votes, or a leader with fewer
+than min_consensus votes all mean HOLD. Levels and confidence of an agreed decision are averages over the
+agreeing votes, weighted by provider weight x confidence (confidence by provider weight).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from itertools import combinations_with_replacement
+
+from domain.decision import Action, Decision
+from domain.money import to_decimal
+from domain.vote import ConsensusReason, ConsensusResult, Vote
+
+Verdict = tuple[Action, str]
+_ABSTAIN = None
+
+
+def consensus(
+    votes: Iterable[Vote],
+    *,
+    min_consensus: int = 2,
+    min_responders: int = 2,
+    weights: Mapping[str, float] | None = None,
+) -> ConsensusResult:
+    ordered = tuple(sorted(votes, key=_vote_sort_key))
+    counts = Counter(vote.action for vote in ordered if vote.decision is not None)
+    action, reason = verdict(counts, min_consensus=min_consensus, min_responders=min_responders)
+    if reason != ConsensusReason.CONSENSUS:
+        return ConsensusResult(
+            decision=Decision(Action.HOLD, Decimal(0), None, None, _hold_reasoning(reason, counts)),
+            votes=ordered,
+            agreeing=(),
+            reason=reason,
+        )
+    agreeing = [vote for vote in ordered if vote.action is action]
+    return ConsensusResult(
+        decision=_combined(action, agreeing, weights or {}),
+        votes=ordered,
+        agreeing=tuple(vote.provider for vote in agreeing),
+        reason=reason,
+    )
+
+
+def verdict(counts: Counter, *, min_consensus: int, min_responders: int) -> Verdict:
+    """(action, reason) from the number of votes per action; abstentions are not in counts."""
+    responders = sum(count for action, count in counts.items() if action is not _ABSTAIN)
+    if responders < max(min_responders, 1):
+        return Action.HOLD, ConsensusReason.TOO_FEW_RESPONDERS
+    ranked = counts.most_common()
+    top_action, top_count = ranked[0]
+    if top_count < min_consensus:
+        return Action.HOLD, ConsensusReason.NO_AGREEMENT
+    if len(ranked) > 1 and ranked[1][1] == top_count:
+        return Action.HOLD, ConsensusReason.TIE
+    return top_action, ConsensusReason.CONSENSUS
+
+
+def outcome_settled(votes: Iterable[Vote], pending: int, *, min_consensus: int, min_responders: int) -> bool:
+    """True when no way the pending providers could answer (or abstain) would change the verdict."""
+    counts = Counter(vote.action for vote in votes if vote.decision is not None)
+    current = verdict(counts, min_consensus=min_consensus, min_responders=min_responders)
+    if pending == 0:
+        return True
+    outcomes: tuple[Action | None, ...] = (_ABSTAIN, *Action)
+    for combination in combinations_with_replacement(outcomes, pending):
+        future = counts.copy()
+        future.update(action for action in combination if action is not _ABSTAIN)
+        if verdict(future, min_consensus=min_consensus, min_responders=min_responders) != current:
+            return False
+    return True
+
+
+def _combined(action: Action, agreeing: list[Vote], weights: Mapping[str, float]) -> Decision:
+    provider_weights = [to_decimal(weights.get(vote.provider, 1.0)) for vote in agreeing]
+    decisions = [vote.decision for vote in agreeing if vote.decision is not None]
+    confidence = _weighted_mean([d.confidence for d in decisions], provider_weights)
+    level_weights = [w * d.confidence for w, d in zip(provider_weights, decisions, strict=True)]
+    stop_loss = _weighted_level([d.stop_loss for d in decisions], level_weights)
+    take_profit = _weighted_level([d.take_profit for d in decisions], level_weights)
+    names = ", ".join(vote.provider for vote in agreeing)
+    first_reason = next((d.reasoning for d in decisions if d.reasoning), "")
+    reasoning = f"{len(agreeing)} analysts agree on {action.value} ({names})"
+    if first_reason:
+        reasoning += f": {first_reason}"
+    return Decision(action, confidence.quantize(Decimal("0.0001")), stop_loss, take_profit, reasoning)
+
+
+def _weighted_mean(values: list[Decimal], weights: list[Decimal]) -> Decimal:
+    total = sum(weights, Decimal(0))
+    if total <= 0:
+        return sum(values, Decimal(0)) / len(values)
+    return sum((v * w for v, w in zip(values, weights, strict=True)), Decimal(0)) / total
+
+
+def _weighted_level(levels: list[Decimal | None], weights: list[Decimal]) -> Decimal | None:
+    pairs = [(level, weight) for level, weight in zip(levels, weights, strict=True) if level is not None]
+    if not pairs:
+        return None
+    mean = _weighted_mean([level for level, _ in pairs], [weight for _, weight in pairs])
+    finest = min(level.as_tuple().exponent for level, _ in pairs)  # type: ignore[type-var]
+    return mean.quantize(Decimal(1).scaleb(finest)) if isinstance(finest, int) else mean
+
+
+def _hold_reasoning(reason: str, counts: Counter) -> str:
+    tally = ", ".join(f"{action.value} {count}" for action, count in sorted(counts.items())) or "no answers"
+    return f"no consensus ({reason}): {tally}"
+
+
+def _vote_sort_key(vote: Vote) -> tuple:
+    decision = vote.decision
+    return (
+        vote.provider,
+        vote.model,
+        vote.abstain_reason or "",
+        "" if decision is None else decision.action.value,
+        "" if decision is None else str(decision.confidence),
+        "" if decision is None or decision.stop_loss is None else str(decision.stop_loss),
+        "" if decision is None or decision.take_profit is None else str(decision.take_profit),
+        "" if decision is None else decision.reasoning,
+        vote.raw_answer,
+        vote.latency_ms,
+    )

@@ -1,0 +1,133 @@
+"""Ask every analyst in parallel and reach a consensus as soon as it can no longer change.
+
+Each provider gets its own timeout, the whole call an overall deadline. When the remaining answers cannot
+change the verdict, the rest are cancelled and recorded as abstentions ("cancelled: outcome decided").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from loguru import logger
+
+from adapters.ai.consensus import consensus, outcome_settled
+from adapters.ai.port import AIProvider
+from adapters.ai.prompt import PROMPT_VERSION
+from adapters.ai.votes import Stopwatch, abstention
+from domain.snapshot import MarketSnapshot
+from domain.vote import ConsensusResult, Vote
+
+CANCELLED_DECIDED = "cancelled: outcome decided"
+CANCELLED_DEADLINE = "timeout: overall deadline"
+
+
+@dataclass(frozen=True, slots=True)
+class EnsembleConfig:
+    min_consensus: int = 2
+    min_responders: int = 2
+    provider_timeout_s: float = 20.0
+    overall_deadline_s: float = 45.0
+    weights: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.min_consensus < 1 or self.min_responders < 1:
+            raise ValueError("min_consensus and min_responders must be at least 1")
+        if self.provider_timeout_s <= 0 or self.overall_deadline_s <= 0:
+            raise ValueError("provider timeout and overall deadline must be positive")
+        negative = sorted(name for name, weight in self.weights.items() if weight < 0)
+        if negative:
+            raise ValueError(f"provider weights must be >= 0; negative for: {', '.join(negative)}")
+
+
+class Ensemble:
+    """A fixed set of analysts and the rules to combine them."""
+
+    def __init__(self, providers: Sequence[AIProvider], config: EnsembleConfig | None = None) -> None:
+        if not providers:
+            raise ValueError("an ensemble needs at least one analyst")
+        self.providers = tuple(providers)
+        self.config = config or EnsembleConfig()
+        self.fingerprint = _fingerprint(self.providers, self.config)
+
+    def __repr__(self) -> str:
+        names = ", ".join(f"{p.name}/{p.model}" for p in self.providers)
+        return f"Ensemble([{names}], fingerprint={self.fingerprint})"
+
+    async def decide(self, snapshot: MarketSnapshot) -> ConsensusResult:
+        config = self.config
+        tasks = {asyncio.create_task(self._ask(provider, snapshot)): provider for provider in self.providers}
+        votes: list[Vote] = []
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + config.overall_deadline_s
+        pending = set(tasks)
+        try:
+            while pending:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    break
+                done, pending = await asyncio.wait(pending, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+                votes.extend(task.result() for task in done)
+                if pending and outcome_settled(
+                    votes, len(pending), min_consensus=config.min_consensus, min_responders=config.min_responders
+                ):
+                    votes.extend(await _cancel(pending, tasks, CANCELLED_DECIDED))
+                    pending = set()
+            if pending:
+                votes.extend(await _cancel(pending, tasks, CANCELLED_DEADLINE))
+        except asyncio.CancelledError:
+            await _cancel(pending, tasks, "cancelled")
+            raise
+        result = consensus(
+            votes, min_consensus=config.min_consensus, min_responders=config.min_responders, weights=config.weights
+        )
+        logger.bind(symbol=snapshot.symbol, candle=snapshot.candle_ts).info(
+            "ensemble: {} ({}) from {}/{} responders",
+            result.decision.action.value,
+            result.reason,
+            len(result.responders),
+            len(result.votes),
+        )
+        return result
+
+    async def close(self) -> None:
+        await asyncio.gather(*(provider.close() for provider in self.providers), return_exceptions=True)
+
+    async def _ask(self, provider: AIProvider, snapshot: MarketSnapshot) -> Vote:
+        """The provider's vote within its timeout; a provider that breaks the never-raise rule still abstains."""
+        watch = Stopwatch()
+        try:
+            async with asyncio.timeout(self.config.provider_timeout_s):
+                return await provider.analyse(snapshot)
+        except TimeoutError:
+            return abstention(provider.name, provider.model, "timeout", latency_ms=watch.elapsed_ms)
+        except Exception as exc:
+            return abstention(
+                provider.name, provider.model, f"error: {type(exc).__name__}", latency_ms=watch.elapsed_ms
+            )
+
+
+async def _cancel(pending: set[asyncio.Task], tasks: Mapping[asyncio.Task, AIProvider], reason: str) -> list[Vote]:
+    ordered = list(pending)
+    for task in ordered:
+        task.cancel()
+    outcomes = await asyncio.gather(*ordered, return_exceptions=True)
+    return [
+        outcome if isinstance(outcome, Vote) else abstention(tasks[task].name, tasks[task].model, reason)
+        for task, outcome in zip(ordered, outcomes, strict=True)
+    ]
+
+
+def _fingerprint(providers: Sequence[AIProvider], config: EnsembleConfig) -> str:
+    """Identifies what could change an answer: analysts, models, prompt version and consensus rules."""
+    description = {
+        "providers": sorted(f"{p.name}/{p.model}" for p in providers),
+        "prompt": PROMPT_VERSION,
+        "min_consensus": config.min_consensus,
+        "min_responders": config.min_responders,
+        "weights": sorted(config.weights.items()),
+    }
+    return hashlib.sha256(json.dumps(description, sort_keys=True).encode()).hexdigest()[:16]

@@ -1,0 +1,84 @@
+"""Build the ensemble from Settings: LLM analysts whose key is configured, plus the offline analysts.
+
+With no key at all the ensemble is exactly the offline analysts, so the product works out of the box.
+"""
+
+from __future__ import annotations
+
+from adapters.ai.anthropic_provider import AnthropicProvider
+from adapters.ai.ensemble import Ensemble, EnsembleConfig
+from adapters.ai.offline import offline_analyst
+from adapters.ai.openai_provider import OpenAIChatProvider, ResponseFormat
+from adapters.ai.port import AIProvider, VoteRecorder
+from adapters.ai.shared import SharedEnsemble
+from quorum.settings import Settings
+
+LOCAL_SERVER_API_KEY = "not-needed"  # Ollama / vLLM / LM Studio accept any key, but the SDK insists on one
+
+
+def build_providers(settings: Settings) -> list[AIProvider]:
+    timeout = settings.ai_provider_timeout_s
+    providers: list[AIProvider] = []
+    if settings.openai_api_key is not None:
+        providers.append(
+            OpenAIChatProvider(
+                name="openai",
+                model=settings.openai_model,
+                api_key=settings.openai_api_key.get_secret_value(),
+                base_url=settings.openai_base_url,
+                timeout_s=timeout,
+            )
+        )
+    if settings.anthropic_api_key is not None:
+        providers.append(
+            AnthropicProvider(
+                model=settings.anthropic_model,
+                api_key=settings.anthropic_api_key.get_secret_value(),
+                base_url=settings.anthropic_base_url,
+                timeout_s=timeout,
+            )
+        )
+    if settings.deepseek_api_key is not None:
+        providers.append(
+            OpenAIChatProvider(
+                name="deepseek",
+                model=settings.deepseek_model,
+                api_key=settings.deepseek_api_key.get_secret_value(),
+                base_url=settings.deepseek_base_url,
+                timeout_s=timeout,
+                response_format=ResponseFormat.JSON_OBJECT,
+            )
+        )
+    if settings.openai_compatible_base_url:
+        key = settings.openai_compatible_api_key
+        providers.append(
+            OpenAIChatProvider(
+                name="openai_compatible",
+                model=settings.openai_compatible_model,
+                api_key=key.get_secret_value() if key is not None else LOCAL_SERVER_API_KEY,
+                base_url=settings.openai_compatible_base_url,
+                timeout_s=timeout,
+            )
+        )
+    providers.extend(offline_analyst(name) for name in settings.offline_analysts)
+    if not providers:
+        raise ValueError("no AI analysts configured: set an API key or list offline_analysts")
+    return providers
+
+
+def ensemble_config(settings: Settings) -> EnsembleConfig:
+    return EnsembleConfig(
+        min_consensus=settings.ai_min_consensus,
+        min_responders=settings.ai_min_responders,
+        provider_timeout_s=settings.ai_provider_timeout_s,
+        overall_deadline_s=settings.ai_overall_deadline_s,
+        weights=dict(settings.ai_provider_weights),
+    )
+
+
+def build_ensemble(settings: Settings) -> Ensemble:
+    return Ensemble(build_providers(settings), ensemble_config(settings))
+
+
+def build_shared_ensemble(settings: Settings, recorder: VoteRecorder | None = None) -> SharedEnsemble:
+    return SharedEnsemble(build_ensemble(settings), recorder)

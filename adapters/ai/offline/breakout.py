@@ -1,0 +1,74 @@
+"""Breakout / momentum: trade a close beyond the 20-candle channel on expanding volume."""
+
+from __future__ import annotations
+
+from adapters.ai.offline.analyst import InsufficientData, OfflineAnalyst, atr_levels, confidence, hold, require
+from domain.decision import Action, Decision
+from domain.snapshot import MarketSnapshot
+from domain.trading import PositionSide
+
+CHANNEL = 20
+EXIT_CHANNEL = 10
+MIN_VOLUME_RATIO = 1.3
+STOP_ATR, TARGET_ATR = 1.5, 3.0
+
+
+class BreakoutAnalyst(OfflineAnalyst):
+    name = "breakout"
+
+    def assess(self, snapshot: MarketSnapshot) -> Decision:
+        view = snapshot.base
+        ind = view.indicators
+        if len(view.candles) < CHANNEL + 1:
+            raise InsufficientData(f"the {CHANNEL}-candle channel needs more candles")
+        atr = require(ind.atr, "ATR")
+        volume_ratio = require(ind.volume_ratio, "volume ratio")
+        hist = ind.macd_hist or 0.0
+        last = view.candles[-1]
+        prior = view.candles[-CHANNEL - 1 : -1]
+        channel_high, channel_low = max(c.high for c in prior), min(c.low for c in prior)
+        exit_prior = view.candles[-EXIT_CHANNEL - 1 : -1]
+
+        if snapshot.position_side is PositionSide.LONG:
+            exit_low = min(c.low for c in exit_prior)
+            if last.close < exit_low:
+                return Decision(
+                    Action.CLOSE,
+                    confidence(0.65),
+                    None,
+                    None,
+                    f"momentum lost: close {last.close} under the {EXIT_CHANNEL}-candle low {exit_low}",
+                )
+            return hold("momentum holds, keep the long", 0.55)
+        if snapshot.position_side is PositionSide.SHORT:
+            exit_high = max(c.high for c in exit_prior)
+            if last.close > exit_high:
+                return Decision(
+                    Action.CLOSE,
+                    confidence(0.65),
+                    None,
+                    None,
+                    f"momentum lost: close {last.close} over the {EXIT_CHANNEL}-candle high {exit_high}",
+                )
+            return hold("momentum holds, keep the short", 0.55)
+
+        surge = min((volume_ratio - MIN_VOLUME_RATIO) / 2, 0.2)
+        if last.close > channel_high and volume_ratio >= MIN_VOLUME_RATIO:
+            stop, target = atr_levels(Action.BUY, snapshot.price, atr, STOP_ATR, TARGET_ATR)
+            return Decision(
+                Action.BUY,
+                confidence(0.55 + surge + 0.1 * (hist > 0)),
+                stop,
+                target,
+                f"close {last.close} broke the {CHANNEL}-candle high {channel_high} on {volume_ratio:.1f}x volume",
+            )
+        if last.close < channel_low and volume_ratio >= MIN_VOLUME_RATIO:
+            stop, target = atr_levels(Action.SELL, snapshot.price, atr, STOP_ATR, TARGET_ATR)
+            return Decision(
+                Action.SELL,
+                confidence(0.55 + surge + 0.1 * (hist < 0)),
+                stop,
+                target,
+                f"close {last.close} broke the {CHANNEL}-candle low {channel_low} on {volume_ratio:.1f}x volume",
+            )
+        return hold(f"inside the {CHANNEL}-candle channel {channel_low}..{channel_high} (volume {volume_ratio:.1f}x)")

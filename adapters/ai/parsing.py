@@ -1,0 +1,133 @@
+"""Turn an analyst's text into a Decision: tolerant about packaging, strict about numbers.
+
+JSON may arrive bare, inside ```json fences or wrapped in prose. What it says must make sense: confidence
+in 0..1, positive prices, and for BUY / SELL both levels present and on the correct side of the current price.
+Anything else raises AnswerRejected with a short reason that the vote records as its abstain_reason.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from domain.decision import Action, Decision
+from domain.trading import PositionSide
+
+MAX_REASONING_CHARS = 500
+_FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
+_REFUSAL = re.compile(
+    r"\b(I can(?:no|')t|I cannot|I'm (?:sorry|unable)|I am (?:sorry|unable)|unable to (?:help|provide|assist)"
+    r"|not able to (?:help|provide|assist)|as an AI)\b",
+    re.IGNORECASE,
+)
+
+
+class AbstainReason:
+    MALFORMED_JSON = "malformed_json"
+    INVALID_SCHEMA = "invalid_schema"
+    OUT_OF_RANGE = "out_of_range"
+    CONTRADICTORY = "contradictory"
+    REFUSED = "refused"
+
+
+class AnswerRejected(Exception):
+    """The answer cannot become a Decision; reason is one of AbstainReason."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
+class DecisionAnswer(BaseModel):
+    """The wire schema of an answer. Types are checked here; ranges and sides in parse_decision."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    action: Action
+    confidence: Decimal
+    stop_loss: Decimal | None = None
+    take_profit: Decimal | None = None
+    reasoning: str = ""
+
+    @field_validator("action", mode="before")
+    @classmethod
+    def _upper_action(cls, value: Any) -> Any:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("reasoning", mode="before")
+    @classmethod
+    def _text_reasoning(cls, value: Any) -> Any:
+        return "" if value is None else value
+
+
+def extract_json_object(text: str) -> dict[str, Any]:
+    """The first JSON object in text that looks like a decision (has an "action" key)."""
+    candidates = [text.strip(), *(match.strip() for match in _FENCE.findall(text))]
+    for candidate in candidates:
+        try:
+            value = json.loads(candidate, parse_float=Decimal)
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            return value
+    decoder = json.JSONDecoder(parse_float=Decimal)
+    first_object: dict[str, Any] | None = None
+    for start in (index for index, char in enumerate(text) if char == "{"):
+        try:
+            value, _ = decoder.raw_decode(text, start)
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            if "action" in value:
+                return value
+            first_object = first_object or value
+    if first_object is not None:
+        return first_object
+    if _REFUSAL.search(text):
+        raise AnswerRejected(AbstainReason.REFUSED, "the analyst declined to answer")
+    raise AnswerRejected(AbstainReason.MALFORMED_JSON, "no JSON object found in the answer")
+
+
+def parse_decision(
+    answer: str | dict[str, Any], price: Decimal, position_side: PositionSide = PositionSide.FLAT
+) -> Decision:
+    """Validate an answer (text or an already-decoded object) against the current price and position."""
+    payload = extract_json_object(answer) if isinstance(answer, str) else answer
+    try:
+        parsed = DecisionAnswer.model_validate(payload)
+    except ValidationError as exc:
+        fields = ", ".join(".".join(str(part) for part in error["loc"]) or "answer" for error in exc.errors())
+        raise AnswerRejected(AbstainReason.INVALID_SCHEMA, f"invalid fields: {fields}") from None
+    return _checked_decision(parsed, price, position_side)
+
+
+def _checked_decision(answer: DecisionAnswer, price: Decimal, position_side: PositionSide) -> Decision:
+    if not Decimal(0) <= answer.confidence <= Decimal(1):
+        raise AnswerRejected(AbstainReason.OUT_OF_RANGE, f"confidence {answer.confidence} is outside 0..1")
+    for name, level in (("stop_loss", answer.stop_loss), ("take_profit", answer.take_profit)):
+        if level is not None and level <= 0:
+            raise AnswerRejected(AbstainReason.OUT_OF_RANGE, f"{name} {level} is not a positive price")
+    action = answer.action
+    reasoning = answer.reasoning[:MAX_REASONING_CHARS]
+    if action is Action.CLOSE and position_side is PositionSide.FLAT:
+        raise AnswerRejected(AbstainReason.CONTRADICTORY, "CLOSE with no open position")
+    if action in (Action.HOLD, Action.CLOSE):
+        return Decision(action, answer.confidence, None, None, reasoning)
+    stop_loss, take_profit = answer.stop_loss, answer.take_profit
+    if stop_loss is None or take_profit is None:
+        raise AnswerRejected(AbstainReason.CONTRADICTORY, f"{action} without both stop_loss and take_profit")
+    if action is Action.BUY and not stop_loss < price < take_profit:
+        raise AnswerRejected(
+            AbstainReason.CONTRADICTORY, f"BUY needs stop_loss < {price} < take_profit, got {stop_loss} / {take_profit}"
+        )
+    if action is Action.SELL and not take_profit < price < stop_loss:
+        raise AnswerRejected(
+            AbstainReason.CONTRADICTORY,
+            f"SELL needs take_profit < {price} < stop_loss, got {take_profit} / {stop_loss}",
+        )
+    return Decision(action, answer.confidence, stop_loss, take_profit, reasoning)

@@ -1,0 +1,70 @@
+"""One ensemble call per (exchange, symbol, candle, position side, ensemble configuration).
+
+However many engines ask at once, the first starts the call and the others await the same future; a small
+bounded cache answers late askers for the same candle. The call runs in its own task, so an engine that is
+cancelled while waiting does not cancel the answer the others are waiting for. Votes are recorded once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+
+from loguru import logger
+
+from adapters.ai.ensemble import Ensemble
+from adapters.ai.port import VoteRecorder
+from domain.snapshot import MarketSnapshot, SnapshotKey
+from domain.vote import ConsensusResult
+
+SharedKey = tuple[SnapshotKey, str]
+
+
+class SharedEnsemble:
+    def __init__(self, ensemble: Ensemble, recorder: VoteRecorder | None = None, max_entries: int = 256) -> None:
+        self.ensemble = ensemble
+        self._recorder = recorder
+        self._max_entries = max_entries
+        self._answers: OrderedDict[SharedKey, ConsensusResult] = OrderedDict()
+        self._in_flight: dict[SharedKey, asyncio.Task[ConsensusResult]] = {}
+        self.calls = 0
+
+    async def decide(self, snapshot: MarketSnapshot) -> ConsensusResult:
+        key = (snapshot.key, self.ensemble.fingerprint)
+        cached = self._answers.get(key)
+        if cached is not None:
+            self._answers.move_to_end(key)
+            return cached
+        task = self._in_flight.get(key)
+        if task is None:
+            task = asyncio.create_task(self._call(key, snapshot), name=f"ensemble {snapshot.symbol} {snapshot.key}")
+            self._in_flight[key] = task
+        return await asyncio.shield(task)
+
+    async def close(self) -> None:
+        tasks = list(self._in_flight.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self.ensemble.close()
+
+    async def _call(self, key: SharedKey, snapshot: MarketSnapshot) -> ConsensusResult:
+        try:
+            self.calls += 1
+            result = await self.ensemble.decide(snapshot)
+            self._answers[key] = result
+            while len(self._answers) > self._max_entries:
+                self._answers.popitem(last=False)
+            await self._record(snapshot.key, result)
+            return result
+        finally:
+            self._in_flight.pop(key, None)
+
+    async def _record(self, snapshot_key: SnapshotKey, result: ConsensusResult) -> None:
+        """A failing recorder is logged, never allowed to withhold a decision from the engines."""
+        if self._recorder is None:
+            return
+        try:
+            await self._recorder.record(snapshot_key, result)
+        except Exception:
+            logger.bind(symbol=snapshot_key.symbol).exception("could not record the ensemble's votes")
