@@ -83,6 +83,11 @@ class Settings(BaseSettings):
     breaker_daily_loss_pct: Decimal = Decimal("0.05")
     breaker_cooldown_minutes: int = 240
     max_spread_fraction: Decimal = Decimal("0.005")
+    min_atr_fraction: Decimal = Decimal("0.0005")
+    max_atr_fraction: Decimal = Decimal("0.10")
+    min_quote_volume: Decimal = Decimal("50000")
+    min_stop_fraction: Decimal = Decimal("0.001")
+    max_stop_fraction: Decimal = Decimal("0.15")
     max_drawdown_fraction: Decimal = Decimal("0.20")
     min_reward_risk: Decimal = Decimal("1.5")
     min_confidence: Decimal = Decimal("0.6")

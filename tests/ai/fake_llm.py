@@ -24,6 +24,7 @@ class Reply:
     refusal: str | None = None
     status: int = 200
     hang: bool = False
+    after: str | None = None  # answer only once the reply for this other model has been sent
     stop_reason: str | None = None
     usage: tuple[int, int] = (120, 40)
 
@@ -53,6 +54,7 @@ class FakeLLMServer:
     url: str = ""
     _runner: web.AppRunner | None = None
     _release: asyncio.Event = field(default_factory=asyncio.Event)
+    _sent_events: dict[str, asyncio.Event] = field(default_factory=dict)
     on_request: Callable[[str, dict[str, Any]], None] | None = None
 
     async def start(self) -> FakeLLMServer:
@@ -75,10 +77,18 @@ class FakeLLMServer:
     async def _reply_for(self, request: web.Request) -> tuple[Reply, dict[str, Any]]:
         body = await request.json()
         self.requests.append((request.path, dict(request.headers), body))
-        reply = self.replies.get(body.get("model", ""), Reply(status=404))
+        model = body.get("model", "")
+        reply = self.replies.get(model, Reply(status=404))
         if reply.hang:
             await self._release.wait()
+        if reply.after is not None:
+            await self._sent(reply.after).wait()
+            await asyncio.sleep(0.05)  # let the client read that reply first
+        self._sent(model).set()
         return reply, body
+
+    def _sent(self, model: str) -> asyncio.Event:
+        return self._sent_events.setdefault(model, asyncio.Event())
 
     async def _chat(self, request: web.Request) -> web.Response:
         reply, body = await self._reply_for(request)

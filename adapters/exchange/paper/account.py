@@ -1,0 +1,400 @@
+"""One paper account: balances, orders and positions, and the matching rules. Pure and synchronous.
+
+The async PaperExchange feeds it market data (prices, books, funding) and persists its state; everything that
+decides a fill lives here so it can be tested, and property-tested, without any I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+from adapters.exchange.errors import InsufficientFunds, InvalidOrder, OrderNotFound
+from domain.market import MarketInfo, MarketType, OrderBook
+from domain.trading import Fill, OrderRequest, OrderSide, OrderStatus, OrderType, Position
+
+from .config import PaperConfig
+from .fills import anchored_levels, book_side, walk_book
+from .formatting import amount_text
+from .ledger import Ledger
+from .orders import PaperOrder
+from .perpetual import PerpPosition, funding_payment
+from .settlement import PerpetualSettlement, Settlement, SpotSettlement
+from .triggers import Direction, order_direction, touch
+from .validation import validate_request
+
+STATE_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """The last price the account has seen for a symbol, when, and the last candle it walked."""
+
+    price: Decimal
+    ts: int
+    candle_ts: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FundingEvent:
+    symbol: str
+    ts: int
+    rate: Decimal
+    amount: Decimal  # paid by the account; negative when received
+
+
+class PaperAccount:
+    def __init__(self, ledger: Ledger, config: PaperConfig | None = None) -> None:
+        self.ledger = ledger
+        self.config = config or PaperConfig()
+        self.orders: dict[str, PaperOrder] = {}
+        self.client_ids: dict[str, str] = {}
+        self.positions: dict[str, PerpPosition] = {}
+        self.leverage: dict[str, int] = {}
+        self.marks: dict[str, Mark] = {}
+        self.funding: list[FundingEvent] = []
+        self.order_counter = 0
+        self.trade_counter = 0
+        self.revision = 0  # bumped on every change worth saving
+        self._spot = SpotSettlement(ledger, self.config.spot_fee_currency)
+        self._perp = PerpetualSettlement(ledger, self.positions, self.leverage)
+
+    # --- lookups -------------------------------------------------------------------------------------------
+
+    def settlement(self, market: MarketInfo) -> Settlement:
+        return self._perp if market.type is MarketType.PERPETUAL else self._spot
+
+    def find_by_client_id(self, client_order_id: str) -> PaperOrder | None:
+        order_id = self.client_ids.get(client_order_id)
+        return self.orders[order_id] if order_id else None
+
+    def get(self, order_id: str, symbol: str) -> PaperOrder:
+        order = self.orders.get(order_id)
+        if order is None or order.symbol != symbol:
+            raise OrderNotFound(f"There is no paper order {order_id} on {symbol}.")
+        return order
+
+    def open_orders(self, symbol: str | None = None) -> list[PaperOrder]:
+        return [o for o in self.orders.values() if o.is_open and (symbol is None or o.symbol == symbol)]
+
+    def active_symbols(self) -> list[str]:
+        """Symbols with something for the market to act on: open orders or an open position."""
+        return sorted({order.symbol for order in self.open_orders()} | set(self.positions))
+
+    def needs_book(self, symbol: str) -> bool:
+        return any(order.is_conditional for order in self.open_orders(symbol))
+
+    # --- placing and canceling -----------------------------------------------------------------------------
+
+    def place(self, request: OrderRequest, market: MarketInfo, book: OrderBook | None, ts: int) -> PaperOrder:
+        """Validate, then fill what crosses now and rest the remainder; nothing changes when it raises."""
+        mark = self.marks.get(market.symbol)
+        if mark is None:
+            raise InvalidOrder(f"No price is known yet for {market.symbol}; try again in a moment.")
+        reduce_target = self.settlement(market).reduce_target(request.side, market)
+        amount, price, stop_price = validate_request(request, market, mark.price, reduce_target)
+        settlement = self.settlement(market)
+        self.order_counter += 1
+        order = PaperOrder.from_request(f"paper-{self.order_counter}", request, amount, price, ts)
+        order.stop_price = stop_price
+        try:
+            with self._trial(order, market):
+                if order.type is OrderType.MARKET:
+                    executable = settlement.executable(order, market)
+                    levels = book_side(book, order.side) if book else anchored_levels(None, order.side, mark.price)
+                    if not levels:
+                        raise InvalidOrder(
+                            f"The {market.symbol} order book has no {'asks' if order.side is OrderSide.BUY else 'bids'}"
+                            " to fill a market order right now; try again in a moment."
+                        )
+                    self._fill_walk(order, market, walk_book(levels, order.side, executable), ts)
+                    if order.is_open:
+                        order.finish(OrderStatus.FILLED, ts, "amount capped to what was left to reduce")
+                elif order.type is OrderType.LIMIT:
+                    if book is not None:
+                        executable = settlement.executable(order, market)
+                        walk = walk_book(book_side(book, order.side), order.side, executable, limit_price=price)
+                        self._fill_walk(order, market, walk, ts)
+                    if order.remaining > 0:
+                        settlement.reserve_resting(order, market, self.config.maker(market))
+        except (InsufficientFunds, InvalidOrder):
+            self.order_counter -= 1
+            raise
+        self.orders[order.id] = order
+        self.client_ids[order.client_order_id] = order.id
+        self._after_fill(order, market, ts)
+        self.revision += 1
+        return order
+
+    def cancel(self, order_id: str, symbol: str, ts: int) -> PaperOrder:
+        """Cancel an open order and free what it reserved; a finished order is returned unchanged."""
+        order = self.get(order_id, symbol)
+        if order.is_open:
+            self.ledger.release(order.reservation_key)
+            order.finish(OrderStatus.CANCELED, ts)
+            self.revision += 1
+        return order
+
+    def set_leverage(self, market: MarketInfo, leverage: int) -> None:
+        if market.type is not MarketType.PERPETUAL:
+            raise InvalidOrder(f"{market.symbol} is a spot market; leverage applies to perpetual futures only.")
+        if not 1 <= leverage <= market.max_leverage:
+            raise InvalidOrder(f"Leverage for {market.symbol} must be between 1 and {market.max_leverage}x.")
+        current = self.leverage.get(market.symbol, 1)
+        if leverage == current:
+            return
+        busy = market.symbol in self.positions or any(not o.reduce_only for o in self.open_orders(market.symbol))
+        if busy:
+            raise InvalidOrder(
+                f"Close the {market.symbol} position and its open orders before changing leverage "
+                f"from {current}x to {leverage}x."
+            )
+        self.leverage[market.symbol] = leverage
+        self.revision += 1
+
+    # --- market moves --------------------------------------------------------------------------------------
+
+    def advance(
+        self,
+        market: MarketInfo,
+        path: Sequence[tuple[Decimal, int]],
+        book: OrderBook | None,
+        candle_ts: int | None = None,
+    ) -> list[PaperOrder]:
+        """Walk the price through `path` ((price, ts) points, oldest first) from the last price seen,
+        firing limits, stops, take-profits and liquidations in the order the price reaches them."""
+        if not path:
+            return []
+        symbol = market.symbol
+        mark = self.marks.get(symbol)
+        previous = mark.price if mark else path[0][0]
+        changed: list[PaperOrder] = []
+        for price, ts in path:
+            changed.extend(self._move(market, previous, price, ts, book))
+            previous = price
+        new_mark = Mark(path[-1][0], path[-1][1], candle_ts if candle_ts is not None else (mark and mark.candle_ts))
+        if new_mark != mark:
+            self.marks[symbol] = new_mark
+            self.revision += 1
+        return changed
+
+    def _move(self, market: MarketInfo, start: Decimal, end: Decimal, ts: int, book: OrderBook | None):
+        changed: list[PaperOrder] = []
+        at = start
+        while True:
+            event = self._next_event(market, at, end)
+            if event is None:
+                return changed
+            reached, order = event
+            if order is None:
+                changed.append(self._liquidate(market, reached, ts))
+            else:
+                self._execute_resting(order, market, reached, book, ts)
+                changed.append(order)
+            changed.extend(self._after_fill(order, market, ts) if order else self._cancel_reduce_only(market, ts))
+            at = reached
+
+    def _next_event(self, market: MarketInfo, start: Decimal, end: Decimal):
+        """(price reached, order) of the first thing the move start -> end fires; order None = liquidation."""
+        best: tuple[Decimal, Decimal, PaperOrder | None] | None = None
+        for order in self.open_orders(market.symbol):
+            level = order.price if order.type is OrderType.LIMIT else order.stop_price
+            assert level is not None
+            reached = touch(start, end, level, order_direction(order.type, order.side))
+            if reached is not None and (best is None or abs(reached - start) < best[0]):
+                best = (abs(reached - start), reached, order)
+        position = self.positions.get(market.symbol)
+        if position is not None:
+            margin = self.ledger.reserved(position.margin_key)
+            liquidation = position.liquidation_price(margin, self.config.maintenance_margin_rate, market.contract_size)
+            direction = Direction.FALLS_TO if position.direction > 0 else Direction.RISES_TO
+            reached = touch(start, end, liquidation, direction) if liquidation is not None else None
+            if reached is not None and (best is None or abs(reached - start) < best[0]):
+                best = (abs(reached - start), reached, None)
+        return None if best is None else (best[1], best[2])
+
+    def _execute_resting(
+        self, order: PaperOrder, market: MarketInfo, reached: Decimal, book: OrderBook | None, ts: int
+    ) -> None:
+        settlement = self.settlement(market)
+        executable = settlement.executable(order, market)
+        if executable <= 0:
+            self.ledger.release(order.reservation_key)
+            order.finish(OrderStatus.CANCELED, ts, "nothing left to reduce when it triggered")
+            return
+        try:
+            with self._trial(order, market):
+                self.ledger.release(order.reservation_key)
+                if order.type is OrderType.LIMIT:
+                    assert order.price is not None
+                    self._fill(order, market, order.price, executable, self.config.maker(market), ts)
+                else:
+                    levels = anchored_levels(book, order.side, reached)
+                    self._fill_walk(order, market, walk_book(levels, order.side, executable), ts)
+        except InsufficientFunds as exc:
+            self.ledger.release(order.reservation_key)
+            order.finish(OrderStatus.REJECTED, ts, str(exc))
+            return
+        if order.is_open:
+            order.finish(OrderStatus.FILLED, ts, "amount capped to what was left to reduce")
+
+    def _liquidate(self, market: MarketInfo, price: Decimal, ts: int) -> PaperOrder:
+        """Close the whole position at the liquidation price; its isolated margin is lost."""
+        position = self.positions.pop(market.symbol)
+        margin = self.ledger.reserved(position.margin_key)
+        self.ledger.spend_reserved(position.margin_key, margin)
+        self.order_counter += 1
+        self.trade_counter += 1
+        order = PaperOrder(
+            id=f"paper-{self.order_counter}",
+            client_order_id=f"paper-liquidation-{self.order_counter}",
+            symbol=market.symbol,
+            side=position.closing_side,
+            type=OrderType.MARKET,
+            amount=position.amount,
+            ts=ts,
+            reduce_only=True,
+            note=f"liquidated: the {amount_text(margin, 2)} {market.quote} isolated margin is lost",
+        )
+        order.add_fill(
+            Fill(
+                order.id,
+                order.symbol,
+                order.side,
+                price,
+                position.amount,
+                Decimal(0),
+                market.quote,
+                ts,
+                f"paper-trade-{self.trade_counter}",
+            )
+        )
+        self.orders[order.id] = order
+        self.client_ids[order.client_order_id] = order.id
+        self.revision += 1
+        return order
+
+    def pay_funding(self, market: MarketInfo, rate: Decimal, mark: Decimal, ts: int) -> list[PaperOrder]:
+        """Settle one funding time: the payment comes out of (or goes into) the position's margin; a payment
+        that eats the whole margin liquidates the position at the mark."""
+        position = self.positions.get(market.symbol)
+        if position is None:
+            return []
+        payment = funding_payment(position, rate, mark, market.contract_size)
+        margin = self.ledger.reserved(position.margin_key)
+        paid = min(payment, margin)
+        position.funding_paid += paid
+        self.funding.append(FundingEvent(market.symbol, ts, rate, paid))
+        self.revision += 1
+        if payment >= margin:
+            liquidation = self._liquidate(market, mark, ts)
+            return [liquidation, *self._cancel_reduce_only(market, ts)]
+        if payment > 0:
+            self.ledger.spend_reserved(position.margin_key, payment)
+        elif payment < 0:
+            self.ledger.add_to_reserved(position.margin_key, -payment)
+        return []
+
+    # --- helpers -------------------------------------------------------------------------------------------
+
+    def _fill_walk(self, order: PaperOrder, market: MarketInfo, walk, ts: int) -> None:
+        for level in walk.fills:
+            self._fill(order, market, level.price, level.amount, self.config.taker(market), ts)
+
+    def _fill(self, order: PaperOrder, market: MarketInfo, price: Decimal, amount: Decimal, rate: Decimal, ts: int):
+        self.trade_counter += 1
+        fill = self.settlement(market).settle(
+            order, market, price, amount, rate, ts, f"paper-trade-{self.trade_counter}"
+        )
+        order.add_fill(fill)
+
+    def _after_fill(self, order: PaperOrder, market: MarketInfo, ts: int) -> list[PaperOrder]:
+        """Once the holding they protect is gone, the remaining reduce-only orders are canceled (OCO-like)."""
+        if not order.fills:
+            return []
+        if market.type is MarketType.SPOT and not order.reduce_only:
+            return []
+        return self._cancel_reduce_only(market, ts)
+
+    def _cancel_reduce_only(self, market: MarketInfo, ts: int) -> list[PaperOrder]:
+        if not self.settlement(market).protected_holding_gone(market):
+            return []
+        canceled = []
+        for order in self.open_orders(market.symbol):
+            if order.reduce_only:
+                self.ledger.release(order.reservation_key)
+                order.finish(OrderStatus.CANCELED, ts, "canceled: the position it protected is closed")
+                canceled.append(order)
+        return canceled
+
+    @contextmanager
+    def _trial(self, order: PaperOrder, market: MarketInfo) -> Iterator[None]:
+        """Apply a multi-step fill unchecked, then keep it only if no free balance ended up negative.
+
+        The InsufficientFunds message names the whole order's need, not one book level's."""
+        ledger_before = self.ledger.snapshot()
+        free_before = {currency: self.ledger.free(currency) for currency in self.ledger.currencies()}
+        positions_before = {symbol: replace(position) for symbol, position in self.positions.items()}
+        fills_before, status_before, trades_before = list(order.fills), order.status, self.trade_counter
+        self.ledger.checked = False
+        try:
+            yield
+            short = self.ledger.shortfall()
+        except BaseException:
+            short = None
+            self._rollback(ledger_before, positions_before, order, fills_before, status_before, trades_before)
+            raise
+        finally:
+            self.ledger.checked = True
+        if short is not None:
+            needed = free_before.get(short, Decimal(0)) - self.ledger.free(short)
+            self._rollback(ledger_before, positions_before, order, fills_before, status_before, trades_before)
+            raise InsufficientFunds(
+                f"Not enough {short}: this {order.side.value} of {amount_text(order.amount)} {market.base} "
+                f"needs {amount_text(needed, 2)} {short} but only "
+                f"{amount_text(free_before.get(short, Decimal(0)), 2)} {short} is free."
+            )
+
+    def _rollback(self, ledger_before, positions_before, order, fills_before, status_before, trades_before) -> None:
+        self.ledger.restore(ledger_before)
+        self.positions.clear()
+        self.positions.update(positions_before)
+        order.fills[:] = fills_before
+        order.status = status_before
+        self.trade_counter = trades_before
+
+    # --- views ---------------------------------------------------------------------------------------------
+
+    def position_views(self, markets: dict[str, MarketInfo], symbols: list[str] | None = None) -> list[Position]:
+        views = []
+        for symbol, position in sorted(self.positions.items()):
+            if symbols is not None and symbol not in symbols:
+                continue
+            market = markets[symbol]
+            margin = self.ledger.reserved(position.margin_key)
+            mark = self.marks[symbol].price if symbol in self.marks else position.entry_price
+            protective = {
+                order.type: order.stop_price
+                for order in self.open_orders(symbol)
+                if order.reduce_only and order.is_conditional and order.side is position.closing_side
+            }
+            views.append(
+                Position(
+                    symbol=symbol,
+                    side=position.side,
+                    amount=position.amount,
+                    entry_price=position.entry_price,
+                    leverage=position.leverage,
+                    margin=margin,
+                    unrealized_pnl=position.unrealized_pnl(mark, market.contract_size),
+                    liquidation_price=position.liquidation_price(
+                        margin, self.config.maintenance_margin_rate, market.contract_size
+                    ),
+                    mark_price=mark,
+                    stop_loss=protective.get(OrderType.STOP_MARKET),
+                    take_profit=protective.get(OrderType.TAKE_PROFIT_MARKET),
+                )
+            )
+        return views
