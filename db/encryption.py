@@ -11,7 +11,6 @@ import base64
 import binascii
 import hashlib
 import os
-from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -49,17 +48,6 @@ def parse_master_key(encoded: str) -> bytes:
     if len(raw) != 32:
         raise InvalidMasterKey(f"QUORUM_MASTER_KEY must encode 32 bytes (it encodes {len(raw)})")
     return raw
-
-
-@dataclass(frozen=True, slots=True)
-class ExchangeCredentials:
-    api_key: str
-    api_secret: str
-
-    def __repr__(self) -> str:
-        return f"ExchangeCredentials(api_key='{mask(self.api_key)}', api_secret='***')"
-
-    __str__ = __repr__
 
 
 def mask(secret: str) -> str:

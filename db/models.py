@@ -78,6 +78,7 @@ class ExchangeAccount(Base):
     testnet: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     api_key_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     api_secret_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    api_password_enc: Mapped[bytes | None] = mapped_column(LargeBinary)  # passphrase (OKX, KuCoin ...)
     paper_start_balance: Mapped[Decimal | None] = mapped_column(Money)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
     created_at: Mapped[datetime] = _created()

@@ -5,8 +5,9 @@ from decimal import Decimal
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.encryption import ExchangeCredentials, MasterKeyMissing, SecretBox
+from db.encryption import MasterKeyMissing, SecretBox
 from db.models import ExchangeAccount
+from domain.credentials import ExchangeCredentials
 from domain.money import utc_now
 
 
@@ -40,8 +41,10 @@ class AccountRepository:
         self.session.add(account)
         await self.session.flush()  # the row id is part of the associated data
         account.api_key_enc = self._box.encrypt(credentials.api_key, _context(account.id, user_id, "api_key"))
-        account.api_secret_enc = self._box.encrypt(credentials.api_secret,
-                                                   _context(account.id, user_id, "api_secret"))
+        account.api_secret_enc = self._box.encrypt(credentials.secret, _context(account.id, user_id, "api_secret"))
+        if credentials.password:
+            account.api_password_enc = self._box.encrypt(credentials.password,
+                                                         _context(account.id, user_id, "api_password"))
         await self.session.flush()
         return account
 
@@ -78,9 +81,13 @@ class AccountRepository:
             return None
         if self._box is None:
             raise MasterKeyMissing()
+        password = None
+        if account.api_password_enc is not None:
+            password = self._box.decrypt(account.api_password_enc, _context(account.id, user_id, "api_password"))
         return ExchangeCredentials(
             api_key=self._box.decrypt(account.api_key_enc, _context(account.id, user_id, "api_key")),
-            api_secret=self._box.decrypt(account.api_secret_enc, _context(account.id, user_id, "api_secret")),
+            secret=self._box.decrypt(account.api_secret_enc, _context(account.id, user_id, "api_secret")),
+            password=password,
         )
 
 
@@ -95,7 +102,7 @@ async def rotate_master_key(session: AsyncSession, old: SecretBox, new: SecretBo
     )
     count = 0
     for account in rows:
-        for column in ("api_key", "api_secret"):
+        for column in ("api_key", "api_secret", "api_password"):
             blob = getattr(account, f"{column}_enc")
             if blob is None:
                 continue

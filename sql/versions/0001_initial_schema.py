@@ -119,6 +119,7 @@ def upgrade() -> None:
     sa.Column('testnet', sa.Boolean(), nullable=False),
     sa.Column('api_key_enc', sa.LargeBinary(), nullable=True),
     sa.Column('api_secret_enc', sa.LargeBinary(), nullable=True),
+    sa.Column('api_password_enc', sa.LargeBinary(), nullable=True),
     sa.Column('paper_start_balance', db.types.Money(), nullable=True),
     sa.Column('is_active', sa.Boolean(), nullable=False),
     sa.Column('created_at', db.types.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),

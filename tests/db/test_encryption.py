@@ -13,7 +13,6 @@ from sqlalchemy import text
 from db.database import Database
 from db.encryption import (
     DecryptionFailed,
-    ExchangeCredentials,
     InvalidMasterKey,
     MasterKeyMissing,
     SecretBox,
@@ -22,16 +21,18 @@ from db.encryption import (
 from db.migrate import upgrade
 from db.models import ExchangeAccount
 from db.repositories import AccountRepository, UserRepository, rotate_master_key
+from domain.credentials import ExchangeCredentials
 
 API_KEY = "AKIAlive-api-key-0123456789abcdef"
 API_SECRET = "super-secret-value-ZYXWVUTSRQPONMLKJIHGFEDCBA-987654"
 
 
 async def _user_with_live_account(database: Database, box: SecretBox, tg: int, key: str = API_KEY,
-                                  secret: str = API_SECRET) -> tuple[int, int]:
+                                  secret: str = API_SECRET, password: str | None = None) -> tuple[int, int]:
     async with database.transaction() as session:
         user, _ = await UserRepository(session).register(tg)
-        account = await AccountRepository(session, box).add_live(user.id, "binance", ExchangeCredentials(key, secret))
+        account = await AccountRepository(session, box).add_live(user.id, "binance",
+                                                                 ExchangeCredentials(key, secret, password))
         return user.id, account.id
 
 
@@ -98,7 +99,8 @@ async def test_rotate_key_when_run_then_secrets_readable_under_new_key_only(fres
     database = Database(fresh_db_url)
     try:
         await upgrade(database.engine)
-        owners = [await _user_with_live_account(database, old, 7_000 + i, f"key-{i}-abcdefgh", f"secret-{i}-xyz")
+        owners = [await _user_with_live_account(database, old, 7_000 + i, f"key-{i}-abcdefgh", f"secret-{i}-xyz",
+                                                f"pass-{i}" if i == 2 else None)
                   for i in range(3)]
         async with database.transaction() as session:
             await AccountRepository(session).add_paper(owners[0][0], Decimal("5"))
@@ -114,7 +116,8 @@ async def test_rotate_key_when_run_then_secrets_readable_under_new_key_only(fres
         async with database.transaction() as session:
             for i, (user_id, account_id) in enumerate(owners):
                 creds = await AccountRepository(session, new).credentials(user_id, account_id)
-                assert creds == ExchangeCredentials(f"key-{i}-abcdefgh", f"secret-{i}-xyz")
+                assert creds == ExchangeCredentials(f"key-{i}-abcdefgh", f"secret-{i}-xyz",
+                                                    f"pass-{i}" if i == 2 else None)
                 with pytest.raises(DecryptionFailed, match="different master key"):
                     await AccountRepository(session, old).credentials(user_id, account_id)
     finally:

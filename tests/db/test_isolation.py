@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from db.database import Database
-from db.encryption import ExchangeCredentials, SecretBox, generate_master_key
+from db.encryption import SecretBox, generate_master_key
+from domain.credentials import ExchangeCredentials
 from db.models import ExchangeAccount, TradeDecision, TradeRow, User
 from db.repositories import (
     AccountRepository,

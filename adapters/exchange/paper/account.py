@@ -351,10 +351,11 @@ class PaperAccount:
         if short is not None:
             needed = free_before.get(short, Decimal(0)) - self.ledger.free(short)
             self._rollback(ledger_before, positions_before, order, fills_before, status_before, trades_before)
+            places = 2 if short == market.quote else 8  # cents for the quote; a base coin needs its satoshis
             raise InsufficientFunds(
                 f"Not enough {short}: this {order.side.value} of {amount_text(order.amount)} {market.base} "
-                f"needs {amount_text(needed, 2)} {short} but only "
-                f"{amount_text(free_before.get(short, Decimal(0)), 2)} {short} is free."
+                f"needs {amount_text(needed, places)} {short} but only "
+                f"{amount_text(free_before.get(short, Decimal(0)), places)} {short} is free."
             )
 
     def _rollback(self, ledger_before, positions_before, order, fills_before, status_before, trades_before) -> None:

@@ -1,0 +1,366 @@
+"""The live exchange adapter: ExchangePort over ccxt.async_support, for spot and USDT perpetuals.
+
+One instance = one exchange account (or none, for public market data) and one market type. Symbols are the
+plain 'BASE/QUOTE' form for both types ('BTC/USDT'); ccxt's swap form 'BTC/USDT:USDT' is accepted too.
+
+Reads and cancels retry transient failures with backoff. Orders never do so blindly: after an ambiguous
+failure the order is looked up by its client order id and re-sent only when the exchange does not have it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+from typing import Any
+
+import ccxt
+from loguru import logger
+
+from adapters.exchange import ccxt_mapping as mapping
+from adapters.exchange.ccxt_client import build_ccxt_client
+from adapters.exchange.ccxt_errors import (
+    AMBIGUOUS_ERRORS,
+    TRANSIENT_ERRORS,
+    is_duplicate_order,
+    to_domain_error,
+)
+from domain.credentials import ExchangeCredentials, redact
+from adapters.exchange.errors import (
+    ExchangeError,
+    InvalidOrder,
+    InvalidSymbol,
+    TransientExchangeError,
+)
+from adapters.exchange.order_rules import fit_to_market
+from adapters.exchange.retry import RetryPolicy, Sleep, retry_transient
+from domain.market import Candle, FundingRate, MarketInfo, MarketType, OrderBook, Ticker
+from domain.trading import Balance, Order, OrderRequest, OrderType, Position
+
+_QUERY_STRING = re.compile(r"\?\S*")  # signed query strings stay out of the logs
+_ORDER_LISTS = (
+    ("fetch_open_orders", "fetchOpenOrders"),
+    ("fetch_closed_orders", "fetchClosedOrders"),
+    ("fetch_canceled_orders", "fetchCanceledOrders"),
+)
+_CONDITIONAL_PARAM = {OrderType.STOP_MARKET: "stopLossPrice", OrderType.TAKE_PROFIT_MARKET: "takeProfitPrice"}
+
+
+class CcxtExchange:
+    """ExchangePort for any ccxt exchange id; Binance and Bybit are the first-class ones."""
+
+    def __init__(
+        self,
+        exchange_id: str,
+        credentials: ExchangeCredentials | None = None,
+        *,
+        market_type: MarketType = MarketType.SPOT,
+        testnet: bool = False,
+        retry_policy: RetryPolicy | None = None,
+        timeout_ms: int = 10_000,
+        url_override: str | None = None,
+        enable_rate_limit: bool = True,
+        close_delay_ms: int | None = None,
+        sleep: Sleep = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._client = build_ccxt_client(
+            exchange_id,
+            credentials=credentials,
+            market_type=market_type,
+            testnet=testnet,
+            timeout_ms=timeout_ms,
+            url_override=url_override,
+            enable_rate_limit=enable_rate_limit,
+            close_delay_ms=close_delay_ms,
+        )
+        self.exchange_id: str = self._client.id
+        self.market_type = market_type
+        self.testnet = testnet
+        self.authenticated = credentials is not None
+        self._secrets = credentials.secrets() if credentials else ()
+        self._policy = retry_policy or RetryPolicy()
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._markets: dict[str, MarketInfo] | None = None
+        self._ccxt_symbols: dict[str, str] = {}
+        self._markets_lock = asyncio.Lock()
+
+    def __repr__(self) -> str:
+        return (
+            f"CcxtExchange(exchange_id={self.exchange_id!r}, market_type={self.market_type.value!r}, "
+            f"testnet={self.testnet}, authenticated={self.authenticated})"
+        )
+
+    # --- plumbing ---
+    async def _retrying(self, method: str, *args: Any) -> Any:
+        """Call a ccxt method, retrying transient errors; ccxt errors propagate untranslated."""
+        function = getattr(self._client, method)
+        return await retry_transient(
+            lambda: function(*args),
+            self._policy,
+            retry_on=TRANSIENT_ERRORS,
+            description=f"{self.exchange_id} {method}",
+            retry_after=self._retry_after,
+            sleep=self._sleep,
+            rng=self._rng,
+        )
+
+    async def _call(self, action: str, method: str, *args: Any) -> Any:
+        """Like _retrying, but any failure becomes a domain error whose message describes `action`."""
+        try:
+            return await self._retrying(method, *args)
+        except ccxt.BaseError as error:
+            raise self._domain_error(error, action) from None
+
+    def _domain_error(self, error: BaseException, action: str) -> Exception:
+        domain = to_domain_error(error, self.exchange_id, action, self._secrets)
+        detail = _QUERY_STRING.sub("?<query>", redact(str(error), self._secrets))[:500]
+        logger.info("{} {} failed: {}", self.exchange_id, action, detail)
+        return domain
+
+    def _retry_after(self, error: BaseException) -> float | None:
+        """The server's Retry-After hint (seconds) after a 429 / 418, if it sent one."""
+        if not isinstance(error, ccxt.DDoSProtection | ccxt.RateLimitExceeded):
+            return None
+        headers = getattr(self._client, "last_response_headers", None) or {}
+        for name, value in headers.items():
+            if name.lower() == "retry-after":
+                try:
+                    return float(value)
+                except ValueError:
+                    return None
+        return None
+
+    def _ccxt_symbol(self, symbol: str) -> str:
+        try:
+            return self._ccxt_symbols[mapping.domain_symbol(symbol)]
+        except KeyError:
+            raise InvalidSymbol(
+                f"{self.exchange_id.capitalize()} has no {self.market_type.value} market {symbol}. "
+                "Check the symbol, e.g. BTC/USDT."
+            ) from None
+
+    def _wants(self, market: dict[str, Any]) -> bool:
+        if self.market_type is MarketType.SPOT:
+            return bool(market.get("spot"))
+        return bool(market.get("swap")) and bool(market.get("linear"))
+
+    # --- market data ---
+    async def load_markets(self, reload: bool = False) -> dict[str, MarketInfo]:
+        async with self._markets_lock:
+            if self._markets is not None and not reload:
+                return self._markets
+            raw = await self._call("load the markets", "load_markets", reload)
+            markets: dict[str, MarketInfo] = {}
+            symbols: dict[str, str] = {}
+            for ccxt_symbol, market in raw.items():
+                if not self._wants(market):
+                    continue
+                info = mapping.market_info(market, self.market_type, self._client.precisionMode, self.exchange_id)
+                markets[info.symbol] = info
+                symbols[info.symbol] = ccxt_symbol
+            self._markets, self._ccxt_symbols = markets, symbols
+            return markets
+
+    async def market(self, symbol: str) -> MarketInfo:
+        markets = await self.load_markets()
+        self._ccxt_symbol(symbol)
+        return markets[mapping.domain_symbol(symbol)]
+
+    async def fetch_ticker(self, symbol: str) -> Ticker:
+        info = await self.market(symbol)
+        raw = await self._call(f"read the {info.symbol} price", "fetch_ticker", self._ccxt_symbol(symbol))
+        result = mapping.ticker(raw, info.symbol)
+        if result.bid is None or result.ask is None:
+            # Some endpoints (binance USDT-M 24h ticker) carry no bid/ask; the top of the book does.
+            book = await self.fetch_order_book(symbol, limit=5)
+            if book.bids and book.asks:
+                result = Ticker(
+                    symbol=result.symbol, ts=result.ts, last=result.last, bid=book.bids[0].price,
+                    ask=book.asks[0].price, base_volume=result.base_volume, quote_volume=result.quote_volume,
+                )
+        return result
+
+    async def fetch_ohlcv(
+        self, symbol: str, timeframe: str, since: int | None = None, limit: int | None = None
+    ) -> list[Candle]:
+        info = await self.market(symbol)
+        timeframes = self._client.timeframes or {}
+        if timeframes and timeframe not in timeframes:
+            raise ExchangeError(
+                f"{self.exchange_id.capitalize()} has no {timeframe} candles; use one of {', '.join(timeframes)}."
+            )
+        rows = await self._call(
+            f"read {info.symbol} {timeframe} candles", "fetch_ohlcv", self._ccxt_symbol(symbol), timeframe, since, limit
+        )
+        return mapping.candles(rows)
+
+    async def fetch_order_book(self, symbol: str, limit: int = 20) -> OrderBook:
+        info = await self.market(symbol)
+        raw = await self._call(f"read the {info.symbol} order book", "fetch_order_book", self._ccxt_symbol(symbol), limit)
+        return mapping.order_book(raw, info.symbol, limit)
+
+    async def fetch_funding_rate(self, symbol: str) -> FundingRate:
+        info = await self.market(symbol)
+        if info.type is not MarketType.PERPETUAL:
+            raise InvalidSymbol(f"{info.symbol} is a spot market; funding rates exist only for perpetuals.")
+        raw = await self._call(f"read the {info.symbol} funding rate", "fetch_funding_rate", self._ccxt_symbol(symbol))
+        return mapping.funding_rate(raw, info.symbol)
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    # --- account ---
+    async def fetch_balance(self) -> Balance:
+        return mapping.balance(await self._call("read the balance", "fetch_balance"))
+
+    async def fetch_positions(self, symbols: list[str] | None = None) -> list[Position]:
+        if self.market_type is MarketType.SPOT:
+            return []
+        await self.load_markets()
+        ccxt_symbols = [self._ccxt_symbol(symbol) for symbol in symbols] if symbols else None
+        raw = await self._call("read open positions", "fetch_positions", ccxt_symbols)
+        positions = (mapping.position(entry) for entry in raw)
+        return [position for position in positions if position is not None]
+
+    async def set_leverage(self, symbol: str, leverage: int) -> None:
+        info = await self.market(symbol)
+        if info.type is not MarketType.PERPETUAL:
+            raise InvalidOrder(f"{info.symbol} is a spot market; leverage applies only to perpetuals.")
+        if not 1 <= leverage <= info.max_leverage:
+            raise InvalidOrder(f"Leverage must be between 1 and {info.max_leverage} for {info.symbol}; got {leverage}.")
+        await self._call(f"set {leverage}x leverage on {info.symbol}", "set_leverage", leverage, self._ccxt_symbol(symbol))
+
+    # --- orders ---
+    async def create_order(self, request: OrderRequest) -> Order:
+        info = await self.market(request.symbol)
+        reference = request.price or request.stop_price
+        if reference is None:
+            reference = (await self.fetch_ticker(request.symbol)).last
+        fitted = fit_to_market(request, info, reference)
+        action = f"place the {fitted.side.value} order for {fitted.amount} {info.base}"
+        # A caller retrying after a crash may repeat a client id whose order already exists (Binance only
+        # rejects duplicates of *open* orders): look first, so one client id never yields two orders.
+        existing = await self.fetch_order_by_client_id(fitted.client_order_id, fitted.symbol)
+        if existing is not None:
+            return existing
+        attempt = 0
+        while True:
+            try:
+                raw = await self._send_order(fitted)
+                return await self._placed_order(raw, fitted)
+            except AMBIGUOUS_ERRORS as error:
+                if attempt >= self._policy.max_retries:
+                    raise TransientExchangeError(
+                        f"{self.exchange_id.capitalize()} did not confirm order {fitted.client_order_id}; it may or "
+                        "may not exist. Quorum will look it up before trying again."
+                    ) from None
+                logger.warning(
+                    "{} create_order {} ambiguous ({}); looking it up before any resend",
+                    self.exchange_id, fitted.client_order_id, type(error).__name__,
+                )
+                await self._sleep(max(self._policy.delay(attempt, self._rng), self._retry_after(error) or 0))
+                attempt += 1
+                existing = await self.fetch_order_by_client_id(fitted.client_order_id, fitted.symbol)
+                if existing is not None:
+                    return existing
+            except ccxt.BaseError as error:
+                if is_duplicate_order(error):
+                    existing = await self.fetch_order_by_client_id(fitted.client_order_id, fitted.symbol)
+                    if existing is not None:
+                        return existing
+                raise self._domain_error(error, action) from None
+
+    async def _send_order(self, request: OrderRequest) -> dict[str, Any]:
+        params: dict[str, Any] = {"clientOrderId": request.client_order_id}
+        if request.reduce_only and self.market_type is MarketType.PERPETUAL:
+            params["reduceOnly"] = True
+        order_type = "limit" if request.type is OrderType.LIMIT else "market"
+        if request.type in _CONDITIONAL_PARAM:
+            params[_CONDITIONAL_PARAM[request.type]] = float(request.stop_price)  # type: ignore[arg-type]
+        price = float(request.price) if request.price is not None else None
+        return await self._client.create_order(
+            self._ccxt_symbol(request.symbol), order_type, request.side.value, float(request.amount), price, params
+        )
+
+    async def _placed_order(self, raw: dict[str, Any], request: OrderRequest) -> Order:
+        """Some exchanges acknowledge with an id only; then the order is read back in full."""
+        if raw.get("side") is None or raw.get("amount") is None:
+            raw = await self._call("read the new order", "fetch_order", str(raw["id"]), self._ccxt_symbol(request.symbol))
+        return mapping.order(raw, request.symbol, request.client_order_id)
+
+    @staticmethod
+    def _order_reference(order_id: str) -> tuple[str, dict[str, Any]]:
+        """ccxt id and params for a domain order id (conditional orders live in a separate service)."""
+        if order_id.startswith(mapping.CONDITIONAL_ID_PREFIX):
+            return order_id.removeprefix(mapping.CONDITIONAL_ID_PREFIX), {"trigger": True}
+        return order_id, {}
+
+    async def cancel_order(self, order_id: str, symbol: str) -> Order:
+        info = await self.market(symbol)
+        action = f"cancel order {order_id}"
+        ccxt_id, params = self._order_reference(order_id)
+        try:
+            raw = await self._retrying("cancel_order", ccxt_id, self._ccxt_symbol(symbol), params)
+        except (ccxt.OrderNotFound, ccxt.OperationRejected, ccxt.InvalidOrder) as error:
+            # A retried cancel whose first attempt went through finds the order already closed: that is success.
+            current = await self.fetch_order(order_id, symbol)
+            if current.status.is_final:
+                return current
+            raise self._domain_error(error, action) from None
+        except ccxt.BaseError as error:
+            raise self._domain_error(error, action) from None
+        if raw.get("side") is None or raw.get("amount") is None:
+            return await self.fetch_order(order_id, symbol)
+        return mapping.order(raw, info.symbol)
+
+    async def fetch_order(self, order_id: str, symbol: str) -> Order:
+        info = await self.market(symbol)
+        ccxt_id, params = self._order_reference(order_id)
+        if self.exchange_id == "bybit":
+            params["acknowledged"] = True  # ccxt's bybit asks callers to accept that only recent orders are found
+        raw = await self._call(f"read order {order_id}", "fetch_order", ccxt_id, self._ccxt_symbol(symbol), params)
+        return mapping.order(raw, info.symbol)
+
+    async def fetch_order_by_client_id(self, client_order_id: str, symbol: str) -> Order | None:
+        info = await self.market(symbol)
+        ccxt_symbol = self._ccxt_symbol(symbol)
+        action = f"look up order {client_order_id}"
+        try:
+            if self.exchange_id == "binance":
+                raw = await self._binance_order_by_client_id(client_order_id, ccxt_symbol)
+            else:
+                raw = await self._scan_for_client_id(client_order_id, ccxt_symbol)
+        except ccxt.BaseError as error:
+            raise self._domain_error(error, action) from None
+        return mapping.order(raw, info.symbol, client_order_id) if raw is not None else None
+
+    async def _binance_order_by_client_id(self, client_order_id: str, ccxt_symbol: str) -> dict[str, Any] | None:
+        queries: list[dict[str, Any]] = [{"clientOrderId": client_order_id}]
+        if self.market_type is MarketType.PERPETUAL:
+            queries.append({"clientOrderId": client_order_id, "trigger": True})  # binance algo (stop) orders
+        for params in queries:
+            try:
+                return await self._retrying("fetch_order", "", ccxt_symbol, params)
+            except ccxt.OrderNotFound:
+                continue
+        return None
+
+    async def _scan_for_client_id(self, client_order_id: str, ccxt_symbol: str) -> dict[str, Any] | None:
+        """For exchanges without a query-by-client-id in ccxt: search open, then closed and cancelled orders."""
+        for method, capability in _ORDER_LISTS:
+            if not self._client.has.get(capability):
+                continue
+            for raw in await self._retrying(method, ccxt_symbol):
+                if raw.get("clientOrderId") == client_order_id:
+                    return raw
+        return None
+
+    async def fetch_open_orders(self, symbol: str | None = None) -> list[Order]:
+        await self.load_markets()
+        ccxt_symbol = self._ccxt_symbol(symbol) if symbol else None
+        raw = await self._call("read open orders", "fetch_open_orders", ccxt_symbol)
+        if self.exchange_id == "binance" and self.market_type is MarketType.PERPETUAL:
+            raw = raw + await self._call("read open stop orders", "fetch_open_orders", ccxt_symbol, None, None, {"trigger": True})
+        return [mapping.order(entry, mapping.domain_symbol(entry["symbol"])) for entry in raw]
