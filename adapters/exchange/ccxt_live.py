@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import random
 import re
+from collections.abc import Awaitable, Callable
+from decimal import localcontext
 from typing import Any
 
 import ccxt
@@ -25,7 +27,6 @@ from adapters.exchange.ccxt_errors import (
     is_duplicate_order,
     to_domain_error,
 )
-from domain.credentials import ExchangeCredentials, redact
 from adapters.exchange.errors import (
     ExchangeError,
     InvalidOrder,
@@ -34,6 +35,7 @@ from adapters.exchange.errors import (
 )
 from adapters.exchange.order_rules import fit_to_market
 from adapters.exchange.retry import RetryPolicy, Sleep, retry_transient
+from domain.credentials import ExchangeCredentials, redact
 from domain.market import Candle, FundingRate, MarketInfo, MarketType, OrderBook, Ticker
 from domain.trading import Balance, Order, OrderRequest, OrderType, Position
 
@@ -97,7 +99,7 @@ class CcxtExchange:
         """Call a ccxt method, retrying transient errors; ccxt errors propagate untranslated."""
         function = getattr(self._client, method)
         return await retry_transient(
-            lambda: function(*args),
+            lambda: _isolated(function, *args),
             self._policy,
             retry_on=TRANSIENT_ERRORS,
             description=f"{self.exchange_id} {method}",
@@ -209,7 +211,7 @@ class CcxtExchange:
         return mapping.funding_rate(raw, info.symbol)
 
     async def close(self) -> None:
-        await self._client.close()
+        await _isolated(self._client.close)
 
     # --- account ---
     async def fetch_balance(self) -> Balance:
@@ -280,8 +282,9 @@ class CcxtExchange:
         if request.type in _CONDITIONAL_PARAM:
             params[_CONDITIONAL_PARAM[request.type]] = float(request.stop_price)  # type: ignore[arg-type]
         price = float(request.price) if request.price is not None else None
-        return await self._client.create_order(
-            self._ccxt_symbol(request.symbol), order_type, request.side.value, float(request.amount), price, params
+        return await _isolated(
+            self._client.create_order,
+            self._ccxt_symbol(request.symbol), order_type, request.side.value, float(request.amount), price, params,
         )
 
     async def _placed_order(self, raw: dict[str, Any], request: OrderRequest) -> Order:
@@ -364,3 +367,13 @@ class CcxtExchange:
         if self.exchange_id == "binance" and self.market_type is MarketType.PERPETUAL:
             raw = raw + await self._call("read open stop orders", "fetch_open_orders", ccxt_symbol, None, None, {"trigger": True})
         return [mapping.order(entry, mapping.domain_symbol(entry["symbol"])) for entry in raw]
+
+
+async def _isolated(function: Callable[..., Awaitable[Any]], *args: Any) -> Any:
+    """Run a ccxt coroutine in a private decimal context.
+
+    ccxt's decimal_to_precision sets the context's rounding to ROUND_HALF_UP and traps Underflow; without this,
+    that would leak into every Decimal computation of the process (paper fills, risk sizing, messages).
+    """
+    with localcontext():
+        return await function(*args)

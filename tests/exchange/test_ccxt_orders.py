@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 from decimal import Decimal
 
 import pytest
@@ -175,3 +176,19 @@ async def test_create_order_when_perpetual_stop_then_algo_order_found_listed_and
     canceled = await perp.cancel_order(stop.id, "BTC/USDT")
     assert canceled.status is OrderStatus.CANCELED
     assert emulator.stored_orders("futures_algo")[0].status == "CANCELED"
+
+
+async def test_ccxt_calls_when_done_then_the_process_decimal_context_is_untouched(
+    spot: CcxtExchange, emulator: BinanceEmulator
+) -> None:
+    """ccxt sets ROUND_HALF_UP and traps Underflow on the decimal context; that must stay inside the adapter."""
+    context = decimal.getcontext()
+    before = (context.rounding, context.prec, context.traps[decimal.Underflow])
+
+    await spot.create_order(market_buy("0.01234567", "ctx-1"))
+    await spot.fetch_order_by_client_id("ctx-1", "BTC/USDT")
+    await spot.fetch_ticker("BTC/USDT")
+
+    context = decimal.getcontext()
+    assert (context.rounding, context.prec, context.traps[decimal.Underflow]) == before
+    assert Decimal("50.005").quantize(Decimal("0.01")) == Decimal("50.00")  # banker's rounding, as before

@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from domain.trading import OrderSide, PositionSide
 
@@ -25,7 +25,7 @@ MONEY_QUANTUM = Decimal("1e-12")
 
 def money(value: Decimal) -> Decimal:
     """Quote amounts that come out of a division, rounded to 1e-12 so that sums of them stay exact."""
-    return value.quantize(MONEY_QUANTUM)
+    return value.quantize(MONEY_QUANTUM, rounding=ROUND_HALF_EVEN)
 
 
 @dataclass(slots=True)
