@@ -4,7 +4,7 @@ VENV ?= .venv
 PYTHON ?= $(shell scripts/find-python)
 PYTEST_ARGS ?=
 
-.PHONY: install test lint migrate clean
+.PHONY: install test lint bench migrate clean
 
 install: $(VENV)/.installed
 
@@ -16,6 +16,13 @@ $(VENV)/.installed: pyproject.toml
 
 test: install
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+bench: install
+	$(VENV)/bin/python bench/bench_cycle_parts.py
 
 migrate: install
 	$(VENV)/bin/quorum admin migrate

@@ -60,4 +60,3 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
-

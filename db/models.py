@@ -85,7 +85,9 @@ class ExchangeAccount(Base):
     updated_at: Mapped[datetime] = _created()
 
     def __repr__(self) -> str:  # never show the ciphertexts, let alone what they hide
-        return f"ExchangeAccount(id={self.id}, user_id={self.user_id}, exchange={self.exchange!r}, paper={self.is_paper})"
+        return (
+            f"ExchangeAccount(id={self.id}, user_id={self.user_id}, exchange={self.exchange!r}, paper={self.is_paper})"
+        )
 
 
 class UserPair(Base):
@@ -142,7 +144,9 @@ class OrderRow(Base):
     exchange_order_id: Mapped[str | None] = mapped_column(String(64))
     side: Mapped[str] = mapped_column(String(4), nullable=False)
     type: Mapped[str] = mapped_column(String(24), nullable=False)
-    purpose: Mapped[str] = mapped_column(String(16), default="entry", nullable=False)  # entry|exit|stop_loss|take_profit
+    purpose: Mapped[str] = mapped_column(
+        String(16), default="entry", nullable=False
+    )  # entry|exit|stop_loss|take_profit
     status: Mapped[str] = mapped_column(String(20), default="pending", nullable=False)
     amount: Mapped[Decimal] = mapped_column(Money, nullable=False)
     filled: Mapped[Decimal] = mapped_column(Money, default=Decimal(0), nullable=False)
@@ -165,7 +169,9 @@ class FillRow(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     user_id: Mapped[int] = _user_fk()
-    order_id: Mapped[int] = mapped_column(BigId, ForeignKey("orders.id", ondelete="CASCADE"), index=True, nullable=False)
+    order_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("orders.id", ondelete="CASCADE"), index=True, nullable=False
+    )
     exchange_trade_id: Mapped[str] = mapped_column(String(64), nullable=False)
     symbol: Mapped[str] = mapped_column(String(32), index=True, nullable=False)
     side: Mapped[str] = mapped_column(String(4), nullable=False)

@@ -39,8 +39,11 @@ class DbVoteRecorder:
 
     async def record(self, snapshot_key: SnapshotKey, result: ConsensusResult) -> None:
         info = ConsultationInfo(
-            key=consultation_key(snapshot_key), exchange=snapshot_key.exchange, symbol=snapshot_key.symbol,
-            candle_ts=snapshot_key.candle_ts, position_side=snapshot_key.position_side.value,
+            key=consultation_key(snapshot_key),
+            exchange=snapshot_key.exchange,
+            symbol=snapshot_key.symbol,
+            candle_ts=snapshot_key.candle_ts,
+            position_side=snapshot_key.position_side.value,
         )
         async with self._database.transaction() as session:
             await DecisionRepository(session).record_consultation(info, [vote_row(v) for v in result.votes])

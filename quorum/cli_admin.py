@@ -51,8 +51,9 @@ def generate_key() -> None:
 @admin_app.command("rotate-key")
 def rotate_key(
     new_key_env: str = typer.Option(
-        "QUORUM_NEW_MASTER_KEY", help="Name of the environment variable holding the new key (never a CLI argument, "
-        "so it stays out of shell history)."
+        "QUORUM_NEW_MASTER_KEY",
+        help="Name of the environment variable holding the new key (never a CLI argument, "
+        "so it stays out of shell history).",
     ),
 ) -> None:
     """Re-encrypt every stored exchange credential under a new master key, in one transaction."""
@@ -90,5 +91,7 @@ def rotate_key(
     except DatabaseUnavailable as exc:
         _fail(str(exc))
         return
-    typer.echo(f"re-encrypted {count} exchange account(s) under the new key; now set QUORUM_MASTER_KEY to it "
-               "and restart Quorum.")
+    typer.echo(
+        f"re-encrypted {count} exchange account(s) under the new key; now set QUORUM_MASTER_KEY to it "
+        "and restart Quorum."
+    )

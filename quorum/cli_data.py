@@ -29,7 +29,9 @@ def _parse_day(value: str, option: str) -> int:
     try:
         day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2024-01-01", param_hint=option)
+        raise typer.BadParameter(
+            f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2024-01-01", param_hint=option
+        ) from None
     return datetime_to_ms(day)
 
 
@@ -61,7 +63,9 @@ def download(
     if until_ms is not None and until_ms <= since_ms:
         raise typer.BadParameter("must be after --since", param_hint="--until")
     try:
-        written = asyncio.run(_download(exchange, market_type, symbol, timeframe, out, since_ms, until_ms, url_override))
+        written = asyncio.run(
+            _download(exchange, market_type, symbol, timeframe, out, since_ms, until_ms, url_override)
+        )
     except (ExchangeError, CandleDownloadError) as error:
         typer.echo(f"Download stopped: {error}", err=True)
         raise typer.Exit(1) from None
@@ -81,7 +85,12 @@ async def _download(
     client = create_live_exchange(exchange_id, market_type=market_type, url_override=url_override)
     try:
         result = await download_candles(
-            client, symbol, timeframe, out, since_ms=since_ms, until_ms=until_ms,
+            client,
+            symbol,
+            timeframe,
+            out,
+            since_ms=since_ms,
+            until_ms=until_ms,
             on_page=lambda count, last: typer.echo(f"  +{count} candles, up to {format_timestamp(last)}"),
         )
     finally:

@@ -72,5 +72,12 @@ def configure_logging(level: str = "INFO", json: bool = False, stream: TextIO | 
     """Send every log line through redaction to stderr (or `stream`). Context (user, symbol, cycle ids)
     travels in `extra`: use `logger.bind(user_id=..., symbol=..., cycle=...)`."""
     logger.remove()
-    logger.add(_RedactingSink(stream or sys.stderr).write, level=level.upper(), serialize=json,
-               format=LINE_FORMAT, colorize=False, backtrace=False, diagnose=False)
+    logger.add(
+        _RedactingSink(stream or sys.stderr).write,
+        level=level.upper(),
+        serialize=json,
+        format=LINE_FORMAT,
+        colorize=False,
+        backtrace=False,
+        diagnose=False,
+    )

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
 
 from db.database import Database
 from db.encryption import SecretBox
 from quorum.log import register_secret
 from quorum.settings import Settings
-
-T = TypeVar("T")
 
 
 def secret_box(settings: Settings) -> SecretBox | None:
@@ -23,7 +20,7 @@ def secret_box(settings: Settings) -> SecretBox | None:
     return SecretBox.from_encoded(encoded)
 
 
-def with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+def with_database[T](settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
     async def _run() -> T:
         database = Database(settings.database_url)
         try:

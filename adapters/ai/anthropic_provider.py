@@ -9,7 +9,7 @@ import json
 import anthropic
 
 from adapters.ai.prompt import DECISION_JSON_SCHEMA, PROMPT_VERSION, SYSTEM_PROMPT, build_prompt
-from adapters.ai.votes import Stopwatch, abstention, vote_from_answer
+from adapters.ai.votes import LLMAbstentions, Stopwatch, sdk_error_reason, vote_from_answer
 from domain.snapshot import MarketSnapshot
 from domain.vote import Vote
 
@@ -17,7 +17,7 @@ DECISION_TOOL = "submit_decision"
 MAX_ANSWER_TOKENS = 600
 
 
-class AnthropicProvider:
+class AnthropicProvider(LLMAbstentions):
     """One Claude model. analyse never raises."""
 
     def __init__(
@@ -59,7 +59,7 @@ class AnthropicProvider:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # every failure is an abstention, never an exception in the cycle
-            return self._abstain(_error_reason(exc), watch.elapsed_ms)
+            return self._abstain(sdk_error_reason(exc, anthropic), watch.elapsed_ms)
 
         prompt_tokens = message.usage.input_tokens if message.usage else None
         completion_tokens = message.usage.output_tokens if message.usage else None
@@ -89,33 +89,3 @@ class AnthropicProvider:
 
     async def close(self) -> None:
         await self._client.close()
-
-    def _abstain(
-        self,
-        reason: str,
-        latency_ms: int,
-        raw: str = "",
-        prompt_tokens: int | None = None,
-        completion_tokens: int | None = None,
-    ) -> Vote:
-        return abstention(
-            self.name,
-            self.model,
-            reason,
-            raw_answer=raw,
-            latency_ms=latency_ms,
-            prompt_tokens=prompt_tokens,
-            completion_tokens=completion_tokens,
-            prompt_version=PROMPT_VERSION,
-        )
-
-
-def _error_reason(exc: Exception) -> str:
-    """A short, secret-free reason: the SDK's message can echo request details, so it is never used."""
-    if isinstance(exc, anthropic.APITimeoutError | TimeoutError):
-        return "timeout"
-    if isinstance(exc, anthropic.APIStatusError):
-        return f"http_{exc.status_code}"
-    if isinstance(exc, anthropic.APIConnectionError):
-        return "connection_error"
-    return f"error: {type(exc).__name__}"

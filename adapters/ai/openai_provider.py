@@ -12,7 +12,7 @@ from enum import StrEnum
 import openai
 
 from adapters.ai.prompt import DECISION_JSON_SCHEMA, PROMPT_VERSION, SYSTEM_PROMPT, build_prompt
-from adapters.ai.votes import Stopwatch, abstention, vote_from_answer
+from adapters.ai.votes import LLMAbstentions, Stopwatch, sdk_error_reason, vote_from_answer
 from domain.snapshot import MarketSnapshot
 from domain.vote import Vote
 
@@ -24,7 +24,7 @@ class ResponseFormat(StrEnum):
     JSON_OBJECT = "json_object"
 
 
-class OpenAIChatProvider:
+class OpenAIChatProvider(LLMAbstentions):
     """One model behind a chat completions endpoint. analyse never raises."""
 
     def __init__(
@@ -64,7 +64,7 @@ class OpenAIChatProvider:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # every failure is an abstention, never an exception in the cycle
-            return self._abstain(_error_reason(exc), watch.elapsed_ms)
+            return self._abstain(sdk_error_reason(exc, openai), watch.elapsed_ms)
 
         usage = completion.usage
         prompt_tokens = usage.prompt_tokens if usage else None
@@ -99,33 +99,3 @@ class OpenAIChatProvider:
             "type": "json_schema",
             "json_schema": {"name": "trading_decision", "strict": True, "schema": DECISION_JSON_SCHEMA},
         }
-
-    def _abstain(
-        self,
-        reason: str,
-        latency_ms: int,
-        raw: str = "",
-        prompt_tokens: int | None = None,
-        completion_tokens: int | None = None,
-    ) -> Vote:
-        return abstention(
-            self.name,
-            self.model,
-            reason,
-            raw_answer=raw,
-            latency_ms=latency_ms,
-            prompt_tokens=prompt_tokens,
-            completion_tokens=completion_tokens,
-            prompt_version=PROMPT_VERSION,
-        )
-
-
-def _error_reason(exc: Exception) -> str:
-    """A short, secret-free reason: the SDK's message can echo request details, so it is never used."""
-    if isinstance(exc, openai.APITimeoutError | TimeoutError):
-        return "timeout"
-    if isinstance(exc, openai.APIStatusError):
-        return f"http_{exc.status_code}"
-    if isinstance(exc, openai.APIConnectionError):
-        return "connection_error"
-    return f"error: {type(exc).__name__}"

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from types import ModuleType
 from typing import Any
 
 from loguru import logger
 
 from adapters.ai.parsing import AnswerRejected, parse_decision
+from adapters.ai.prompt import PROMPT_VERSION
 from domain.snapshot import MarketSnapshot
 from domain.vote import Vote
 
@@ -84,3 +86,43 @@ def vote_from_answer(
         completion_tokens=completion_tokens,
         prompt_version=prompt_version,
     )
+
+
+class LLMAbstentions:
+    """For SDK-backed providers: abstentions stamped with the provider, model and prompt version."""
+
+    name: str
+    model: str
+
+    def _abstain(
+        self,
+        reason: str,
+        latency_ms: int,
+        raw: str = "",
+        prompt_tokens: int | None = None,
+        completion_tokens: int | None = None,
+    ) -> Vote:
+        return abstention(
+            self.name,
+            self.model,
+            reason,
+            raw_answer=raw,
+            latency_ms=latency_ms,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            prompt_version=PROMPT_VERSION,
+        )
+
+
+def sdk_error_reason(exc: Exception, sdk: ModuleType) -> str:
+    """A short, secret-free reason for an openai or anthropic SDK error (both SDKs share these classes' names).
+
+    The SDK's message can echo request details, so it is never used.
+    """
+    if isinstance(exc, sdk.APITimeoutError | TimeoutError):
+        return "timeout"
+    if isinstance(exc, sdk.APIStatusError):
+        return f"http_{exc.status_code}"
+    if isinstance(exc, sdk.APIConnectionError):
+        return "connection_error"
+    return f"error: {type(exc).__name__}"

@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 import ccxt.async_support as ccxt_async
 from ccxt.base.errors import NotSupported
 
-from domain.credentials import ExchangeCredentials
 from adapters.exchange.errors import ExchangeError
+from domain.credentials import ExchangeCredentials
 from domain.market import MarketType
 
 URL_OVERRIDE_ENV = "QUORUM_EXCHANGE_URL_OVERRIDE"

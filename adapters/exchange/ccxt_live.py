@@ -179,8 +179,13 @@ class CcxtExchange:
             book = await self.fetch_order_book(symbol, limit=5)
             if book.bids and book.asks:
                 result = Ticker(
-                    symbol=result.symbol, ts=result.ts, last=result.last, bid=book.bids[0].price,
-                    ask=book.asks[0].price, base_volume=result.base_volume, quote_volume=result.quote_volume,
+                    symbol=result.symbol,
+                    ts=result.ts,
+                    last=result.last,
+                    bid=book.bids[0].price,
+                    ask=book.asks[0].price,
+                    base_volume=result.base_volume,
+                    quote_volume=result.quote_volume,
                 )
         return result
 
@@ -200,7 +205,9 @@ class CcxtExchange:
 
     async def fetch_order_book(self, symbol: str, limit: int = 20) -> OrderBook:
         info = await self.market(symbol)
-        raw = await self._call(f"read the {info.symbol} order book", "fetch_order_book", self._ccxt_symbol(symbol), limit)
+        raw = await self._call(
+            f"read the {info.symbol} order book", "fetch_order_book", self._ccxt_symbol(symbol), limit
+        )
         return mapping.order_book(raw, info.symbol, limit)
 
     async def fetch_funding_rate(self, symbol: str) -> FundingRate:
@@ -232,7 +239,9 @@ class CcxtExchange:
             raise InvalidOrder(f"{info.symbol} is a spot market; leverage applies only to perpetuals.")
         if not 1 <= leverage <= info.max_leverage:
             raise InvalidOrder(f"Leverage must be between 1 and {info.max_leverage} for {info.symbol}; got {leverage}.")
-        await self._call(f"set {leverage}x leverage on {info.symbol}", "set_leverage", leverage, self._ccxt_symbol(symbol))
+        await self._call(
+            f"set {leverage}x leverage on {info.symbol}", "set_leverage", leverage, self._ccxt_symbol(symbol)
+        )
 
     # --- orders ---
     async def create_order(self, request: OrderRequest) -> Order:
@@ -260,7 +269,9 @@ class CcxtExchange:
                     ) from None
                 logger.warning(
                     "{} create_order {} ambiguous ({}); looking it up before any resend",
-                    self.exchange_id, fitted.client_order_id, type(error).__name__,
+                    self.exchange_id,
+                    fitted.client_order_id,
+                    type(error).__name__,
                 )
                 await self._sleep(max(self._policy.delay(attempt, self._rng), self._retry_after(error) or 0))
                 attempt += 1
@@ -284,13 +295,20 @@ class CcxtExchange:
         price = float(request.price) if request.price is not None else None
         return await _isolated(
             self._client.create_order,
-            self._ccxt_symbol(request.symbol), order_type, request.side.value, float(request.amount), price, params,
+            self._ccxt_symbol(request.symbol),
+            order_type,
+            request.side.value,
+            float(request.amount),
+            price,
+            params,
         )
 
     async def _placed_order(self, raw: dict[str, Any], request: OrderRequest) -> Order:
         """Some exchanges acknowledge with an id only; then the order is read back in full."""
         if raw.get("side") is None or raw.get("amount") is None:
-            raw = await self._call("read the new order", "fetch_order", str(raw["id"]), self._ccxt_symbol(request.symbol))
+            raw = await self._call(
+                "read the new order", "fetch_order", str(raw["id"]), self._ccxt_symbol(request.symbol)
+            )
         return mapping.order(raw, request.symbol, request.client_order_id)
 
     @staticmethod
@@ -365,7 +383,9 @@ class CcxtExchange:
         ccxt_symbol = self._ccxt_symbol(symbol) if symbol else None
         raw = await self._call("read open orders", "fetch_open_orders", ccxt_symbol)
         if self.exchange_id == "binance" and self.market_type is MarketType.PERPETUAL:
-            raw = raw + await self._call("read open stop orders", "fetch_open_orders", ccxt_symbol, None, None, {"trigger": True})
+            raw = raw + await self._call(
+                "read open stop orders", "fetch_open_orders", ccxt_symbol, None, None, {"trigger": True}
+            )
         return [mapping.order(entry, mapping.domain_symbol(entry["symbol"])) for entry in raw]
 
 

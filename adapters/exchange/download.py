@@ -84,7 +84,10 @@ def _append(path: Path, candles: list[Candle], with_header: bool) -> None:
         for candle in candles:
             writer.writerow(
                 [format_timestamp(candle.ts)]
-                + [format(value.normalize(), "f") for value in (candle.open, candle.high, candle.low, candle.close, candle.volume)]
+                + [
+                    format(value.normalize(), "f")
+                    for value in (candle.open, candle.high, candle.low, candle.close, candle.volume)
+                ]
             )
 
 

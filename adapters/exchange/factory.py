@@ -6,8 +6,8 @@ import os
 
 from adapters.exchange.ccxt_client import URL_OVERRIDE_ENV, check_exchange_id
 from adapters.exchange.ccxt_live import CcxtExchange
-from domain.credentials import ExchangeCredentials
 from adapters.exchange.retry import RetryPolicy
+from domain.credentials import ExchangeCredentials
 from domain.market import MarketType
 from quorum.settings import Settings, get_settings
 

@@ -37,8 +37,7 @@ def fit_to_market(request: OrderRequest, market: MarketInfo, reference_price: De
     """
     if not CLIENT_ORDER_ID.match(request.client_order_id):
         raise InvalidOrder(
-            "The order's client id must be 1 to 36 letters, digits, '-' or '_'; "
-            f"got {request.client_order_id!r}."
+            f"The order's client id must be 1 to 36 letters, digits, '-' or '_'; got {request.client_order_id!r}."
         )
     if not market.active:
         raise InvalidOrder(f"{market.symbol} is not trading on the exchange right now.")

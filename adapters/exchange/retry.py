@@ -70,6 +70,10 @@ async def retry_transient[T](
             attempt += 1
             logger.warning(
                 "{} failed ({}); retry {}/{} in {:.2f}s",
-                description, type(error).__name__, attempt, policy.max_retries, delay,
+                description,
+                type(error).__name__,
+                attempt,
+                policy.max_retries,
+                delay,
             )
             await sleep(delay)

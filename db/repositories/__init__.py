@@ -7,8 +7,8 @@ from db.repositories.decisions import ConsultationInfo, DecisionRepository, Vote
 from db.repositories.heartbeats import HeartbeatRepository
 from db.repositories.news import NewsRepository
 from db.repositories.orders import OrderRepository
-from db.repositories.paper import DbPaperStateStore, PaperLedgerRepository
 from db.repositories.pairs import PairExists, PairRepository
+from db.repositories.paper import DbPaperStateStore, PaperLedgerRepository
 from db.repositories.positions import PositionRepository
 from db.repositories.reports import ReportRepository
 from db.repositories.states import UserStateRepository

@@ -22,29 +22,43 @@ class AccountRepository:
         self.session = session
         self._box = box
 
-    async def add_paper(self, user_id: int, start_balance: Decimal, exchange: str = "paper",
-                        market_type: str = "spot") -> ExchangeAccount:
+    async def add_paper(
+        self, user_id: int, start_balance: Decimal, exchange: str = "paper", market_type: str = "spot"
+    ) -> ExchangeAccount:
         if start_balance <= 0:
             raise ValueError("a paper account needs a positive starting balance")
-        account = ExchangeAccount(user_id=user_id, exchange=exchange, market_type=market_type, is_paper=True,
-                                  paper_start_balance=start_balance)
+        account = ExchangeAccount(
+            user_id=user_id,
+            exchange=exchange,
+            market_type=market_type,
+            is_paper=True,
+            paper_start_balance=start_balance,
+        )
         self.session.add(account)
         await self.session.flush()
         return account
 
-    async def add_live(self, user_id: int, exchange: str, credentials: ExchangeCredentials, testnet: bool = False,
-                       market_type: str = "spot") -> ExchangeAccount:
+    async def add_live(
+        self,
+        user_id: int,
+        exchange: str,
+        credentials: ExchangeCredentials,
+        testnet: bool = False,
+        market_type: str = "spot",
+    ) -> ExchangeAccount:
         if self._box is None:
             raise MasterKeyMissing()
-        account = ExchangeAccount(user_id=user_id, exchange=exchange, market_type=market_type, is_paper=False,
-                                  testnet=testnet)
+        account = ExchangeAccount(
+            user_id=user_id, exchange=exchange, market_type=market_type, is_paper=False, testnet=testnet
+        )
         self.session.add(account)
         await self.session.flush()  # the row id is part of the associated data
         account.api_key_enc = self._box.encrypt(credentials.api_key, _context(account.id, user_id, "api_key"))
         account.api_secret_enc = self._box.encrypt(credentials.secret, _context(account.id, user_id, "api_secret"))
         if credentials.password:
-            account.api_password_enc = self._box.encrypt(credentials.password,
-                                                         _context(account.id, user_id, "api_password"))
+            account.api_password_enc = self._box.encrypt(
+                credentials.password, _context(account.id, user_id, "api_password")
+            )
         await self.session.flush()
         return account
 
@@ -63,9 +77,11 @@ class AccountRepository:
         )
 
     async def list(self, user_id: int) -> list[ExchangeAccount]:
-        return list(await self.session.scalars(
-            select(ExchangeAccount).where(ExchangeAccount.user_id == user_id).order_by(ExchangeAccount.id)
-        ))
+        return list(
+            await self.session.scalars(
+                select(ExchangeAccount).where(ExchangeAccount.user_id == user_id).order_by(ExchangeAccount.id)
+            )
+        )
 
     async def deactivate_all(self, user_id: int) -> int:
         result = await self.session.execute(

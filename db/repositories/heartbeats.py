@@ -13,8 +13,15 @@ class HeartbeatRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def beat(self, user_id: int, symbol: str, status: str, cycle_completed: bool = False,
-                   error: str | None = None, at: datetime | None = None) -> EngineHeartbeat:
+    async def beat(
+        self,
+        user_id: int,
+        symbol: str,
+        status: str,
+        cycle_completed: bool = False,
+        error: str | None = None,
+        at: datetime | None = None,
+    ) -> EngineHeartbeat:
         now = at or utc_now()
         row = await self.get(user_id, symbol)
         if row is None:
@@ -36,13 +43,18 @@ class HeartbeatRepository:
         )
 
     async def list(self, user_id: int) -> list[EngineHeartbeat]:
-        return list(await self.session.scalars(
-            select(EngineHeartbeat).where(EngineHeartbeat.user_id == user_id).order_by(EngineHeartbeat.symbol)
-        ))
+        return list(
+            await self.session.scalars(
+                select(EngineHeartbeat).where(EngineHeartbeat.user_id == user_id).order_by(EngineHeartbeat.symbol)
+            )
+        )
 
     async def stale(self, older_than: datetime) -> list[EngineHeartbeat]:
         """Operator health check: engines that claim to run but have not beaten since `older_than`."""
-        return list(await self.session.scalars(
-            select(EngineHeartbeat).where(EngineHeartbeat.status == "running",
-                                          EngineHeartbeat.updated_at < older_than)
-        ))
+        return list(
+            await self.session.scalars(
+                select(EngineHeartbeat).where(
+                    EngineHeartbeat.status == "running", EngineHeartbeat.updated_at < older_than
+                )
+            )
+        )

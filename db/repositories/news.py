@@ -20,9 +20,11 @@ class NewsRepository:
         pending = {item.fingerprint: item for item in items}
         if not pending:
             return 0
-        existing = set(await self.session.scalars(
-            select(NewsItemRow.fingerprint).where(NewsItemRow.fingerprint.in_(list(pending)))
-        ))
+        existing = set(
+            await self.session.scalars(
+                select(NewsItemRow.fingerprint).where(NewsItemRow.fingerprint.in_(list(pending)))
+            )
+        )
         fresh = [item for key, item in pending.items() if key not in existing]
         self.session.add_all(fresh)
         await self.session.flush()
@@ -30,8 +32,10 @@ class NewsRepository:
 
     async def recent(self, since: datetime, symbol: str | None = None, limit: int = 50) -> list[NewsItemRow]:
         rows = await self.session.scalars(
-            select(NewsItemRow).where(NewsItemRow.published_at >= since)
-            .order_by(NewsItemRow.published_at.desc()).limit(limit * 4 if symbol else limit)
+            select(NewsItemRow)
+            .where(NewsItemRow.published_at >= since)
+            .order_by(NewsItemRow.published_at.desc())
+            .limit(limit * 4 if symbol else limit)
         )
         items = [row for row in rows if symbol is None or symbol in (row.symbols or [])]
         return items[:limit]

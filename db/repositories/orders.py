@@ -20,12 +20,22 @@ class OrderRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add_pending(self, user_id: int, request: OrderRequest, account_id: int | None = None,
-                          purpose: str = "entry") -> OrderRow:
+    async def add_pending(
+        self, user_id: int, request: OrderRequest, account_id: int | None = None, purpose: str = "entry"
+    ) -> OrderRow:
         row = OrderRow(
-            user_id=user_id, account_id=account_id, symbol=request.symbol, client_order_id=request.client_order_id,
-            side=request.side.value, type=request.type.value, purpose=purpose, status=OrderStatus.PENDING.value,
-            amount=request.amount, filled=Decimal(0), price=request.price, stop_price=request.stop_price,
+            user_id=user_id,
+            account_id=account_id,
+            symbol=request.symbol,
+            client_order_id=request.client_order_id,
+            side=request.side.value,
+            type=request.type.value,
+            purpose=purpose,
+            status=OrderStatus.PENDING.value,
+            amount=request.amount,
+            filled=Decimal(0),
+            price=request.price,
+            stop_price=request.stop_price,
             reduce_only=request.reduce_only,
         )
         self.session.add(row)
@@ -70,22 +80,34 @@ class OrderRepository:
         trade_id = fill.trade_id or f"{fill.order_id}:{fill.ts}:{fill.amount}:{fill.price}"
         try:
             async with self.session.begin_nested():
-                self.session.add(FillRow(
-                    user_id=user_id, order_id=row.id, exchange_trade_id=trade_id, symbol=fill.symbol,
-                    side=fill.side.value, price=fill.price, amount=fill.amount, fee=fill.fee,
-                    fee_currency=fill.fee_currency, executed_at=ms_to_datetime(fill.ts),
-                ))
+                self.session.add(
+                    FillRow(
+                        user_id=user_id,
+                        order_id=row.id,
+                        exchange_trade_id=trade_id,
+                        symbol=fill.symbol,
+                        side=fill.side.value,
+                        price=fill.price,
+                        amount=fill.amount,
+                        fee=fill.fee,
+                        fee_currency=fill.fee_currency,
+                        executed_at=ms_to_datetime(fill.ts),
+                    )
+                )
         except IntegrityError:
             return False
         return True
 
     async def fills(self, user_id: int, order_row_id: int) -> list[FillRow]:
-        return list(await self.session.scalars(
-            select(FillRow).where(FillRow.user_id == user_id, FillRow.order_id == order_row_id).order_by(FillRow.id)
-        ))
+        return list(
+            await self.session.scalars(
+                select(FillRow).where(FillRow.user_id == user_id, FillRow.order_id == order_row_id).order_by(FillRow.id)
+            )
+        )
 
-    async def list(self, user_id: int, symbol: str | None = None, open_only: bool = False,
-                   limit: int = 100) -> list[OrderRow]:
+    async def list(
+        self, user_id: int, symbol: str | None = None, open_only: bool = False, limit: int = 100
+    ) -> list[OrderRow]:
         query = select(OrderRow).where(OrderRow.user_id == user_id)
         if symbol is not None:
             query = query.where(OrderRow.symbol == symbol)
@@ -95,11 +117,19 @@ class OrderRepository:
 
     async def unresolved(self) -> list[OrderRow]:
         """Orders of every user still pending or open: reconciled against the exchange after a restart."""
-        return list(await self.session.scalars(
-            select(OrderRow).where(OrderRow.status.in_([s.value for s in OPEN_STATUSES])).order_by(OrderRow.id)
-        ))
+        return list(
+            await self.session.scalars(
+                select(OrderRow).where(OrderRow.status.in_([s.value for s in OPEN_STATUSES])).order_by(OrderRow.id)
+            )
+        )
 
     @staticmethod
     def describe(row: OrderRow) -> dict[str, Any]:
-        return {"client_order_id": row.client_order_id, "symbol": row.symbol, "side": row.side, "type": row.type,
-                "amount": str(row.amount), "status": row.status}
+        return {
+            "client_order_id": row.client_order_id,
+            "symbol": row.symbol,
+            "side": row.side,
+            "type": row.type,
+            "amount": str(row.amount),
+            "status": row.status,
+        }

@@ -22,14 +22,22 @@ class PairRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add(self, user_id: int, symbol: str, budget: Decimal, leverage: int = 1,
-                  account_id: int | None = None) -> UserPair:
+    async def add(
+        self, user_id: int, symbol: str, budget: Decimal, leverage: int = 1, account_id: int | None = None
+    ) -> UserPair:
         if budget <= 0:
             raise ValueError("budget must be positive")
         if leverage < 1:
             raise ValueError("leverage must be at least 1")
-        pair = UserPair(user_id=user_id, symbol=symbol, budget=budget, leverage=leverage, account_id=account_id,
-                        risk_overrides={}, breaker={})
+        pair = UserPair(
+            user_id=user_id,
+            symbol=symbol,
+            budget=budget,
+            leverage=leverage,
+            account_id=account_id,
+            risk_overrides={},
+            breaker={},
+        )
         try:
             async with self.session.begin_nested():
                 self.session.add(pair)
@@ -39,20 +47,20 @@ class PairRepository:
         return pair
 
     async def get(self, user_id: int, symbol: str) -> UserPair | None:
-        return await self.session.scalar(
-            select(UserPair).where(UserPair.user_id == user_id, UserPair.symbol == symbol)
-        )
+        return await self.session.scalar(select(UserPair).where(UserPair.user_id == user_id, UserPair.symbol == symbol))
 
     async def list(self, user_id: int) -> list[UserPair]:
-        return list(await self.session.scalars(
-            select(UserPair).where(UserPair.user_id == user_id).order_by(UserPair.symbol)
-        ))
+        return list(
+            await self.session.scalars(select(UserPair).where(UserPair.user_id == user_id).order_by(UserPair.symbol))
+        )
 
     async def all_active(self) -> list[UserPair]:
         """Every active pair of every user: what the MultiPairManager starts engines for."""
-        return list(await self.session.scalars(
-            select(UserPair).where(UserPair.status == "active").order_by(UserPair.user_id, UserPair.symbol)
-        ))
+        return list(
+            await self.session.scalars(
+                select(UserPair).where(UserPair.status == "active").order_by(UserPair.user_id, UserPair.symbol)
+            )
+        )
 
     async def remove(self, user_id: int, symbol: str) -> bool:
         result = await self.session.execute(

@@ -10,18 +10,28 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import PositionRow
 from domain.money import utc_now
 
-_FIELDS = frozenset({
-    "pair_id", "side", "amount", "entry_price", "leverage", "margin", "stop_loss", "take_profit",
-    "liquidation_price", "mark_price", "unrealized_pnl",
-})
+_FIELDS = frozenset(
+    {
+        "pair_id",
+        "side",
+        "amount",
+        "entry_price",
+        "leverage",
+        "margin",
+        "stop_loss",
+        "take_profit",
+        "liquidation_price",
+        "mark_price",
+        "unrealized_pnl",
+    }
+)
 
 
 class PositionRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def upsert(self, user_id: int, symbol: str, opened_at: datetime | None = None,
-                     **values: Any) -> PositionRow:
+    async def upsert(self, user_id: int, symbol: str, opened_at: datetime | None = None, **values: Any) -> PositionRow:
         unknown = set(values) - _FIELDS
         if unknown:
             raise ValueError(f"unknown position fields: {', '.join(sorted(unknown))}")
@@ -29,8 +39,13 @@ class PositionRepository:
         if row is None:
             if "side" not in values or "amount" not in values or "entry_price" not in values:
                 raise ValueError("a new position needs side, amount and entry_price")
-            row = PositionRow(user_id=user_id, symbol=symbol, opened_at=opened_at or utc_now(),
-                              margin=Decimal(0), unrealized_pnl=Decimal(0))
+            row = PositionRow(
+                user_id=user_id,
+                symbol=symbol,
+                opened_at=opened_at or utc_now(),
+                margin=Decimal(0),
+                unrealized_pnl=Decimal(0),
+            )
             self.session.add(row)
         for name, value in values.items():
             setattr(row, name, value)
@@ -44,9 +59,11 @@ class PositionRepository:
         )
 
     async def list(self, user_id: int) -> list[PositionRow]:
-        return list(await self.session.scalars(
-            select(PositionRow).where(PositionRow.user_id == user_id).order_by(PositionRow.symbol)
-        ))
+        return list(
+            await self.session.scalars(
+                select(PositionRow).where(PositionRow.user_id == user_id).order_by(PositionRow.symbol)
+            )
+        )
 
     async def remove(self, user_id: int, symbol: str) -> bool:
         result = await self.session.execute(

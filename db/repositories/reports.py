@@ -13,9 +13,7 @@ class ReportRepository:
         self.session = session
 
     async def overview(self, user_id: int) -> dict[str, Any] | None:
-        result = await self.session.execute(
-            text("SELECT * FROM user_overview WHERE user_id = :uid"), {"uid": user_id}
-        )
+        result = await self.session.execute(text("SELECT * FROM user_overview WHERE user_id = :uid"), {"uid": user_id})
         row = result.mappings().first()
         return dict(row) if row is not None else None
 

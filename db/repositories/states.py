@@ -7,10 +7,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import UserState
 from domain.money import utc_now
 
-_FIELDS = frozenset({
-    "balance", "equity", "realized_pnl", "unrealized_pnl", "peak_equity", "day_start_equity", "day",
-    "trades_today", "breaker", "breaker_status",
-})
+_FIELDS = frozenset(
+    {
+        "balance",
+        "equity",
+        "realized_pnl",
+        "unrealized_pnl",
+        "peak_equity",
+        "day_start_equity",
+        "day",
+        "trades_today",
+        "breaker",
+        "breaker_status",
+    }
+)
 
 
 class UserStateRepository:

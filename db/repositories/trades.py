@@ -15,21 +15,49 @@ class TradeRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def open(self, user_id: int, symbol: str, side: str, amount: Decimal, entry_price: Decimal,
-                   opened_at: datetime, pair_id: int | None = None, entry_order_id: int | None = None,
-                   fees: Decimal = Decimal(0), leverage: int = 1) -> TradeRow:
+    async def open(
+        self,
+        user_id: int,
+        symbol: str,
+        side: str,
+        amount: Decimal,
+        entry_price: Decimal,
+        opened_at: datetime,
+        pair_id: int | None = None,
+        entry_order_id: int | None = None,
+        fees: Decimal = Decimal(0),
+        leverage: int = 1,
+    ) -> TradeRow:
         if side not in ("long", "short"):
             raise ValueError("trade side must be long or short")
-        trade = TradeRow(user_id=user_id, pair_id=pair_id, symbol=symbol, side=side, status="open", amount=amount,
-                         entry_price=entry_price, opened_at=opened_at, entry_order_id=entry_order_id, fees=fees,
-                         leverage=leverage)
+        trade = TradeRow(
+            user_id=user_id,
+            pair_id=pair_id,
+            symbol=symbol,
+            side=side,
+            status="open",
+            amount=amount,
+            entry_price=entry_price,
+            opened_at=opened_at,
+            entry_order_id=entry_order_id,
+            fees=fees,
+            leverage=leverage,
+        )
         self.session.add(trade)
         await self.session.flush()
         return trade
 
-    async def close(self, user_id: int, trade_id: int, exit_price: Decimal, realized_pnl: Decimal,
-                    closed_at: datetime, reason: str, exit_order_id: int | None = None,
-                    exit_fees: Decimal = Decimal(0)) -> TradeRow | None:
+    async def close(
+        self,
+        user_id: int,
+        trade_id: int,
+        exit_price: Decimal,
+        realized_pnl: Decimal,
+        closed_at: datetime,
+        reason: str,
+        exit_order_id: int | None = None,
+        exit_fees: Decimal = Decimal(0),
+    ) -> TradeRow | None:
         trade = await self.get(user_id, trade_id)
         if trade is None or trade.status == "closed":
             return None
@@ -44,18 +72,19 @@ class TradeRepository:
         return trade
 
     async def get(self, user_id: int, trade_id: int) -> TradeRow | None:
-        return await self.session.scalar(
-            select(TradeRow).where(TradeRow.id == trade_id, TradeRow.user_id == user_id)
-        )
+        return await self.session.scalar(select(TradeRow).where(TradeRow.id == trade_id, TradeRow.user_id == user_id))
 
     async def open_trade(self, user_id: int, symbol: str) -> TradeRow | None:
         return await self.session.scalar(
-            select(TradeRow).where(TradeRow.user_id == user_id, TradeRow.symbol == symbol, TradeRow.status == "open")
-            .order_by(TradeRow.id.desc()).limit(1)
+            select(TradeRow)
+            .where(TradeRow.user_id == user_id, TradeRow.symbol == symbol, TradeRow.status == "open")
+            .order_by(TradeRow.id.desc())
+            .limit(1)
         )
 
-    async def list(self, user_id: int, symbol: str | None = None, closed_only: bool = False,
-                   limit: int = 50) -> list[TradeRow]:
+    async def list(
+        self, user_id: int, symbol: str | None = None, closed_only: bool = False, limit: int = 50
+    ) -> list[TradeRow]:
         query = select(TradeRow).where(TradeRow.user_id == user_id)
         if symbol is not None:
             query = query.where(TradeRow.symbol == symbol)

@@ -13,8 +13,9 @@ class UserRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def register(self, telegram_id: int, username: str | None = None, display_name: str | None = None,
-                       is_admin: bool = False) -> tuple[User, bool]:
+    async def register(
+        self, telegram_id: int, username: str | None = None, display_name: str | None = None, is_admin: bool = False
+    ) -> tuple[User, bool]:
         """The user with this Telegram id, created with an empty state row on first sight; (user, created)."""
         existing = await self.by_telegram_id(telegram_id)
         if existing is not None:
@@ -22,8 +23,9 @@ class UserRepository:
                 existing.username = username
                 existing.updated_at = utc_now()
             return existing, False
-        user = User(telegram_id=telegram_id, username=username, display_name=display_name, is_admin=is_admin,
-                    settings={})
+        user = User(
+            telegram_id=telegram_id, username=username, display_name=display_name, is_admin=is_admin, settings={}
+        )
         self.session.add(user)
         await self.session.flush()
         self.session.add(UserState(user_id=user.id, breaker={}))

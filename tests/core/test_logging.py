@@ -16,7 +16,8 @@ def test_redact_when_line_holds_key_shaped_values_then_masks_them() -> None:
         "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.payload": ("eyJhbGciOiJIUzI1NiJ9.payload",),
         "db postgresql+asyncpg://quorum:hunter2@db:5432/quorum": ("hunter2",),
         "binance key vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A": (
-            "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A",),
+            "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A",
+        ),
     }
     for line, secrets in lines.items():
         cleaned = redact(line)

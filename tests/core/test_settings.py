@@ -8,8 +8,9 @@ import pytest
 from quorum.settings import Settings
 
 
-def test_settings_when_nothing_configured_then_embedded_sqlite_and_paper(monkeypatch: pytest.MonkeyPatch,
-                                                                         tmp_path: Path) -> None:
+def test_settings_when_nothing_configured_then_embedded_sqlite_and_paper(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("DATABASE_URL", raising=False)
     settings = Settings()
@@ -20,8 +21,9 @@ def test_settings_when_nothing_configured_then_embedded_sqlite_and_paper(monkeyp
     assert settings.breaker_max_consecutive_losses == 3 and settings.breaker_daily_loss_pct == Decimal("0.05")
 
 
-def test_settings_when_env_and_dotenv_disagree_then_environment_wins(monkeypatch: pytest.MonkeyPatch,
-                                                                     tmp_path: Path) -> None:
+def test_settings_when_env_and_dotenv_disagree_then_environment_wins(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / ".env").write_text("CYCLE_INTERVAL_MINUTES=15\nRISK_PER_TRADE=0.02\nOPENAI_MODEL=from-dotenv\n")
     monkeypatch.setenv("CYCLE_INTERVAL_MINUTES", "5")

@@ -11,13 +11,22 @@ from hypothesis import strategies as st
 from db.database import Database, DatabaseUnavailable
 from db.repositories import PairRepository, TradeRepository, UserRepository
 
-MONEY = st.decimals(min_value=Decimal("0.000000000000000001"), max_value=Decimal("99999999999999999999"),
-                    places=18, allow_nan=False, allow_infinity=False)
+MONEY = st.decimals(
+    min_value=Decimal("0.000000000000000001"),
+    max_value=Decimal("99999999999999999999"),
+    places=18,
+    allow_nan=False,
+    allow_infinity=False,
+)
 
 
 async def test_money_when_stored_then_read_back_exactly(database: Database, telegram_id: Callable[[], int]) -> None:
-    values = [Decimal("0.000000000000000001"), Decimal("12345678901234567890.123456789012345678"),
-              Decimal("0.1") + Decimal("0.2"), Decimal("1000")]
+    values = [
+        Decimal("0.000000000000000001"),
+        Decimal("12345678901234567890.123456789012345678"),
+        Decimal("0.1") + Decimal("0.2"),
+        Decimal("1000"),
+    ]
     async with database.transaction() as session:
         user, _ = await UserRepository(session).register(telegram_id())
         for i, value in enumerate(values):
@@ -31,12 +40,12 @@ async def test_money_when_stored_then_read_back_exactly(database: Database, tele
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(amount=MONEY, price=MONEY)
-async def test_money_when_any_18_place_decimal_then_round_trips(database: Database, amount: Decimal,
-                                                                price: Decimal) -> None:
+async def test_money_when_any_18_place_decimal_then_round_trips(
+    database: Database, amount: Decimal, price: Decimal
+) -> None:
     async with database.transaction() as session:
         user, _ = await UserRepository(session).register(int(amount * 7 + price) % 10**11 + 10**11)
-        trade = await TradeRepository(session).open(user.id, "BTC/USDT", "long", amount, price,
-                                                    datetime.now(UTC))
+        trade = await TradeRepository(session).open(user.id, "BTC/USDT", "long", amount, price, datetime.now(UTC))
     async with database.transaction() as session:
         again = await TradeRepository(session).get(user.id, trade.id)
     assert (again.amount, again.entry_price) == (amount, price)
@@ -62,8 +71,9 @@ async def test_datetime_when_naive_then_refused_and_nothing_saved(
         user, _ = await UserRepository(session).register(telegram_id())
     with pytest.raises(Exception, match="naive datetime"):
         async with database.transaction() as session:
-            await TradeRepository(session).open(user.id, "BTC/USDT", "long", Decimal(1), Decimal(1),
-                                                datetime(2024, 1, 1))
+            await TradeRepository(session).open(
+                user.id, "BTC/USDT", "long", Decimal(1), Decimal(1), datetime(2024, 1, 1)
+            )
     async with database.transaction() as session:
         assert await TradeRepository(session).list(user.id) == []
 

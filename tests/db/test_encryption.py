@@ -27,12 +27,19 @@ API_KEY = "AKIAlive-api-key-0123456789abcdef"
 API_SECRET = "super-secret-value-ZYXWVUTSRQPONMLKJIHGFEDCBA-987654"
 
 
-async def _user_with_live_account(database: Database, box: SecretBox, tg: int, key: str = API_KEY,
-                                  secret: str = API_SECRET, password: str | None = None) -> tuple[int, int]:
+async def _user_with_live_account(
+    database: Database,
+    box: SecretBox,
+    tg: int,
+    key: str = API_KEY,
+    secret: str = API_SECRET,
+    password: str | None = None,
+) -> tuple[int, int]:
     async with database.transaction() as session:
         user, _ = await UserRepository(session).register(tg)
-        account = await AccountRepository(session, box).add_live(user.id, "binance",
-                                                                 ExchangeCredentials(key, secret, password))
+        account = await AccountRepository(session, box).add_live(
+            user.id, "binance", ExchangeCredentials(key, secret, password)
+        )
         return user.id, account.id
 
 
@@ -43,9 +50,11 @@ async def test_add_live_when_stored_then_database_holds_no_plaintext(
     user_id, account_id = await _user_with_live_account(database, box, telegram_id())
 
     async with database.engine.connect() as connection:
-        row = (await connection.execute(
-            text("SELECT api_key_enc, api_secret_enc FROM exchange_accounts WHERE id = :id"), {"id": account_id}
-        )).one()
+        row = (
+            await connection.execute(
+                text("SELECT api_key_enc, api_secret_enc FROM exchange_accounts WHERE id = :id"), {"id": account_id}
+            )
+        ).one()
     for blob in row:
         assert API_KEY.encode() not in bytes(blob) and API_SECRET.encode() not in bytes(blob)
     if db_url.startswith("sqlite"):
@@ -99,16 +108,29 @@ async def test_rotate_key_when_run_then_secrets_readable_under_new_key_only(fres
     database = Database(fresh_db_url)
     try:
         await upgrade(database.engine)
-        owners = [await _user_with_live_account(database, old, 7_000 + i, f"key-{i}-abcdefgh", f"secret-{i}-xyz",
-                                                f"pass-{i}" if i == 2 else None)
-                  for i in range(3)]
+        owners = [
+            await _user_with_live_account(
+                database, old, 7_000 + i, f"key-{i}-abcdefgh", f"secret-{i}-xyz", f"pass-{i}" if i == 2 else None
+            )
+            for i in range(3)
+        ]
         async with database.transaction() as session:
             await AccountRepository(session).add_paper(owners[0][0], Decimal("5"))
 
-        env = {**os.environ, "DATABASE_URL": fresh_db_url, "QUORUM_MASTER_KEY": old_encoded,
-               "QUORUM_NEW_MASTER_KEY": new_encoded}
-        result = subprocess.run([sys.executable, "-m", "quorum.cli", "admin", "rotate-key"], env=env,
-                                capture_output=True, text=True, timeout=120, check=False)
+        env = {
+            **os.environ,
+            "DATABASE_URL": fresh_db_url,
+            "QUORUM_MASTER_KEY": old_encoded,
+            "QUORUM_NEW_MASTER_KEY": new_encoded,
+        }
+        result = subprocess.run(
+            [sys.executable, "-m", "quorum.cli", "admin", "rotate-key"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert result.returncode == 0, result.stderr
         assert "re-encrypted 3 exchange account(s)" in result.stdout
         assert old_encoded not in result.stdout + result.stderr and new_encoded not in result.stdout + result.stderr
@@ -116,8 +138,9 @@ async def test_rotate_key_when_run_then_secrets_readable_under_new_key_only(fres
         async with database.transaction() as session:
             for i, (user_id, account_id) in enumerate(owners):
                 creds = await AccountRepository(session, new).credentials(user_id, account_id)
-                assert creds == ExchangeCredentials(f"key-{i}-abcdefgh", f"secret-{i}-xyz",
-                                                    f"pass-{i}" if i == 2 else None)
+                assert creds == ExchangeCredentials(
+                    f"key-{i}-abcdefgh", f"secret-{i}-xyz", f"pass-{i}" if i == 2 else None
+                )
                 with pytest.raises(DecryptionFailed, match="different master key"):
                     await AccountRepository(session, old).credentials(user_id, account_id)
     finally:
@@ -151,8 +174,14 @@ def test_rotate_key_cli_when_no_new_key_then_fails_without_echoing_the_current_k
     current = generate_master_key()
     env = {k: v for k, v in os.environ.items() if k != "QUORUM_NEW_MASTER_KEY"}
     env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'x.db'}", QUORUM_MASTER_KEY=current)
-    result = subprocess.run([sys.executable, "-m", "quorum.cli", "admin", "rotate-key"], env=env,
-                            capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "quorum.cli", "admin", "rotate-key"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
     assert result.returncode == 1
     assert "QUORUM_NEW_MASTER_KEY" in result.stderr

@@ -10,7 +10,6 @@ from sqlalchemy import func, select
 
 from db.database import Database
 from db.encryption import SecretBox, generate_master_key
-from domain.credentials import ExchangeCredentials
 from db.models import ExchangeAccount, TradeDecision, TradeRow, User
 from db.repositories import (
     AccountRepository,
@@ -29,6 +28,7 @@ from db.repositories import (
     UserStateRepository,
     VoteRow,
 )
+from domain.credentials import ExchangeCredentials
 from domain.money import utc_now
 from domain.trading import Fill, Order, OrderRequest, OrderSide, OrderStatus, OrderType
 
@@ -47,26 +47,31 @@ async def _populate(database: Database, user_id: int, cid: str) -> dict[str, int
     """Give a user one row in every per-user table."""
     async with database.transaction() as session:
         account = await AccountRepository(session, BOX).add_live(
-            user_id, "binance", ExchangeCredentials("k" * 20, "s" * 40))
+            user_id, "binance", ExchangeCredentials("k" * 20, "s" * 40)
+        )
         pair = await PairRepository(session).add(user_id, "BTC/USDT", Decimal("1000"), 2, account.id)
         order = await OrderRepository(session).add_pending(
-            user_id, OrderRequest("BTC/USDT", OrderSide.BUY, OrderType.MARKET, Decimal("0.01"), cid), account.id)
-        trade = await TradeRepository(session).open(user_id, "BTC/USDT", "long", Decimal("0.01"), Decimal("50000"),
-                                                    utc_now(), pair.id, order.id)
-        await PositionRepository(session).upsert(user_id, "BTC/USDT", side="long", amount=Decimal("0.01"),
-                                                 entry_price=Decimal("50000"), pair_id=pair.id)
+            user_id, OrderRequest("BTC/USDT", OrderSide.BUY, OrderType.MARKET, Decimal("0.01"), cid), account.id
+        )
+        trade = await TradeRepository(session).open(
+            user_id, "BTC/USDT", "long", Decimal("0.01"), Decimal("50000"), utc_now(), pair.id, order.id
+        )
+        await PositionRepository(session).upsert(
+            user_id, "BTC/USDT", side="long", amount=Decimal("0.01"), entry_price=Decimal("50000"), pair_id=pair.id
+        )
         key = f"binance:BTC/USDT:{user_id}:flat"
         await DecisionRepository(session).record_consultation(
             ConsultationInfo(key, "binance", "BTC/USDT", user_id, "flat"),
-            [VoteRow("trend", "offline", "BUY", Decimal("0.8")), VoteRow("openai", "gpt", None, error="timeout")])
+            [VoteRow("trend", "offline", "BUY", Decimal("0.8")), VoteRow("openai", "gpt", None, error="timeout")],
+        )
         decision = await DecisionRepository(session).add_decision(
-            user_id, "BTC/USDT", key, "BUY", "executed", pair_id=pair.id)
+            user_id, "BTC/USDT", key, "BUY", "executed", pair_id=pair.id
+        )
         await AuditRepository(session).record(f"telegram:{user_id}", "addpair", user_id, "BTC/USDT", {"budget": "1000"})
         await HeartbeatRepository(session).beat(user_id, "BTC/USDT", "running", cycle_completed=True)
         await PaperLedgerRepository(session).save(user_id, account.id, {"balances": {"USDT": "1"}})
         await UserStateRepository(session).update(user_id, balance=Decimal("5"), equity=Decimal("6"))
-        return {"account": account.id, "pair": pair.id, "order": order.id, "trade": trade.id,
-                "decision": decision.id}
+        return {"account": account.id, "pair": pair.id, "order": order.id, "trade": trade.id, "decision": decision.id}
 
 
 async def test_every_repository_when_another_user_asks_then_sees_nothing(
@@ -122,19 +127,30 @@ async def test_every_repository_when_another_user_writes_then_changes_nothing(
         assert await pairs.set_status(bob, "BTC/USDT", "paused") is None
         assert await pairs.save_breaker(bob, "BTC/USDT", {"state": "open"}, "open") is None
         assert await pairs.remove(bob, "BTC/USDT") is False
-        assert await TradeRepository(session).close(bob, ids["trade"], Decimal("1"), Decimal("-1"), utc_now(),
-                                                    "manual") is None
+        assert (
+            await TradeRepository(session).close(bob, ids["trade"], Decimal("1"), Decimal("-1"), utc_now(), "manual")
+            is None
+        )
         assert await PositionRepository(session).remove(bob, "BTC/USDT") is False
         assert await AccountRepository(session, BOX).deactivate_all(bob) == 0
-        order = Order(id="x", client_order_id=f"w-{alice}", symbol="BTC/USDT", side=OrderSide.BUY,
-                      type=OrderType.MARKET, status=OrderStatus.CANCELED, amount=Decimal("0.01"),
-                      filled=Decimal(0), ts=0)
+        order = Order(
+            id="x",
+            client_order_id=f"w-{alice}",
+            symbol="BTC/USDT",
+            side=OrderSide.BUY,
+            type=OrderType.MARKET,
+            status=OrderStatus.CANCELED,
+            amount=Decimal("0.01"),
+            filled=Decimal(0),
+            ts=0,
+        )
         assert await OrderRepository(session).apply_update(bob, order) is None
         assert await OrderRepository(session).mark_failed(bob, f"w-{alice}", "nope") is None
         alice_order = await OrderRepository(session).by_client_id(alice, f"w-{alice}")
         with pytest.raises(PermissionError):
             await OrderRepository(session).record_fill(
-                bob, alice_order, Fill("x", "BTC/USDT", OrderSide.BUY, Decimal(1), Decimal(1), Decimal(0), "USDT", 0))
+                bob, alice_order, Fill("x", "BTC/USDT", OrderSide.BUY, Decimal(1), Decimal(1), Decimal(0), "USDT", 0)
+            )
 
     async with database.transaction() as session:
         pair = await PairRepository(session).get(alice, "BTC/USDT")
@@ -184,14 +200,36 @@ async def test_record_fill_when_the_same_fill_arrives_twice_then_stored_once(
 ) -> None:
     alice, _ = await _two_users(database, telegram_id)
     cid = f"f-{alice}"
-    fill = Fill("ex-1", "BTC/USDT", OrderSide.BUY, Decimal("50000.5"), Decimal("0.004"), Decimal("0.2"), "USDT",
-                1_700_000_000_000, "t-1")
-    order = Order(id="ex-1", client_order_id=cid, symbol="BTC/USDT", side=OrderSide.BUY, type=OrderType.MARKET,
-                  status=OrderStatus.FILLED, amount=Decimal("0.004"), filled=Decimal("0.004"), ts=0,
-                  average=Decimal("50000.5"), fee=Decimal("0.2"), fee_currency="USDT", fills=(fill,))
+    fill = Fill(
+        "ex-1",
+        "BTC/USDT",
+        OrderSide.BUY,
+        Decimal("50000.5"),
+        Decimal("0.004"),
+        Decimal("0.2"),
+        "USDT",
+        1_700_000_000_000,
+        "t-1",
+    )
+    order = Order(
+        id="ex-1",
+        client_order_id=cid,
+        symbol="BTC/USDT",
+        side=OrderSide.BUY,
+        type=OrderType.MARKET,
+        status=OrderStatus.FILLED,
+        amount=Decimal("0.004"),
+        filled=Decimal("0.004"),
+        ts=0,
+        average=Decimal("50000.5"),
+        fee=Decimal("0.2"),
+        fee_currency="USDT",
+        fills=(fill,),
+    )
     async with database.transaction() as session:
         await OrderRepository(session).add_pending(
-            alice, OrderRequest("BTC/USDT", OrderSide.BUY, OrderType.MARKET, Decimal("0.004"), cid))
+            alice, OrderRequest("BTC/USDT", OrderSide.BUY, OrderType.MARKET, Decimal("0.004"), cid)
+        )
 
     for _ in range(2):
         async with database.transaction() as session:
@@ -210,15 +248,25 @@ async def test_record_consultation_when_many_users_share_it_then_votes_stored_on
     alice, bob = await _two_users(database, telegram_id)
     _, carol = await _two_users(database, telegram_id)
     key = f"binance:ETH/USDT:{alice}:flat"
-    votes = [VoteRow("trend", "offline", "BUY", Decimal("0.7")), VoteRow("breakout", "offline", "BUY", Decimal("0.9")),
-             VoteRow("anthropic", "claude", None, error="http_429")]
+    votes = [
+        VoteRow("trend", "offline", "BUY", Decimal("0.7")),
+        VoteRow("breakout", "offline", "BUY", Decimal("0.9")),
+        VoteRow("anthropic", "claude", None, error="http_429"),
+    ]
     async with database.transaction() as session:
         repo = DecisionRepository(session)
         assert await repo.record_consultation(ConsultationInfo(key, "binance", "ETH/USDT", 1, "flat"), votes) == 3
         assert await repo.record_consultation(ConsultationInfo(key, "binance", "ETH/USDT", 1, "flat"), votes) == 0
         mine = await repo.add_decision(alice, "ETH/USDT", key, "BUY", "executed")
-        theirs = await repo.add_decision(bob, "ETH/USDT", key, "BUY", "rejected", reason_code="breaker_open",
-                                         reason_message="The circuit breaker is open.")
+        theirs = await repo.add_decision(
+            bob,
+            "ETH/USDT",
+            key,
+            "BUY",
+            "rejected",
+            reason_code="breaker_open",
+            reason_message="The circuit breaker is open.",
+        )
 
     async with database.transaction() as session:
         repo = DecisionRepository(session)

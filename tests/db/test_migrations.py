@@ -11,14 +11,27 @@ from db.migrate import current_revision, head_revision, upgrade
 from db.models import Base
 
 TABLES = {
-    "users", "exchange_accounts", "user_pairs", "user_states", "orders", "fills", "trades", "positions",
-    "trade_decisions", "ai_decisions", "news_items", "audit_log", "engine_heartbeats", "paper_ledgers",
+    "users",
+    "exchange_accounts",
+    "user_pairs",
+    "user_states",
+    "orders",
+    "fills",
+    "trades",
+    "positions",
+    "trade_decisions",
+    "ai_decisions",
+    "news_items",
+    "audit_log",
+    "engine_heartbeats",
+    "paper_ledgers",
 }
 VIEWS = {"user_overview", "recent_trades_by_user", "ai_provider_stats_by_user"}
 
 
 async def _schema(database: Database) -> tuple[set[str], set[str], dict[str, list[dict]]]:
     async with database.engine.connect() as connection:
+
         def read(sync_connection):  # type: ignore[no-untyped-def]
             inspector = inspect(sync_connection)
             tables = set(inspector.get_table_names())
@@ -31,8 +44,14 @@ async def _schema(database: Database) -> tuple[set[str], set[str], dict[str, lis
 
 def _cli_migrate(url: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATABASE_URL": url}
-    return subprocess.run([sys.executable, "-m", "quorum.cli", "admin", "migrate"], env=env, capture_output=True,
-                          text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "quorum.cli", "admin", "migrate"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 async def test_migrate_when_run_twice_on_an_empty_database_then_all_tables_and_views_exist(fresh_db_url: str) -> None:

@@ -51,5 +51,16 @@ async def test_breaker_when_reloaded_from_database_then_every_later_decision_is_
         before = manager.check(buy(), pair_breaker=streak, daily_breaker=daily, **args)
         after = manager.check(buy(), pair_breaker=reloaded_streak, daily_breaker=reloaded_daily, **args)
         assert after == before
-    assert manager.check(buy(), pair_breaker=streak, daily_breaker=daily, market=market(), conditions=conditions(),
-                         account=account(), pair=pair(), now=T0).verdict.code == "breaker_open"
+    assert (
+        manager.check(
+            buy(),
+            pair_breaker=streak,
+            daily_breaker=daily,
+            market=market(),
+            conditions=conditions(),
+            account=account(),
+            pair=pair(),
+            now=T0,
+        ).verdict.code
+        == "breaker_open"
+    )

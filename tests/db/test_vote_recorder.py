@@ -20,15 +20,21 @@ from tests.ai.market_data import history_snapshot
 async def test_shared_ensemble_when_many_users_ask_then_each_vote_stored_once(
     database: Database, telegram_id: Callable[[], int]
 ) -> None:
-    settings = Settings(_env_file=None, openai_api_key=None, anthropic_api_key=None, deepseek_api_key=None,
-                        openai_compatible_base_url=None)
+    settings = Settings(
+        _env_file=None,
+        openai_api_key=None,
+        anthropic_api_key=None,
+        deepseek_api_key=None,
+        openai_compatible_base_url=None,
+    )
     shared = build_shared_ensemble(settings, recorder=DbVoteRecorder(database))
     symbol = f"T{telegram_id()}/USDT"  # a symbol of this test's own, so the shared database holds no other votes
     snapshot = history_snapshot(5_000, symbol=symbol)
     try:
         results = await asyncio.gather(*(shared.decide(snapshot) for _ in range(25)))
-        long_snapshot = history_snapshot(5_000, symbol=symbol, position_side=PositionSide.LONG,
-                                         entry_price=snapshot.price)
+        long_snapshot = history_snapshot(
+            5_000, symbol=symbol, position_side=PositionSide.LONG, entry_price=snapshot.price
+        )
         await shared.decide(long_snapshot)
     finally:
         await shared.close()
@@ -43,10 +49,14 @@ async def test_shared_ensemble_when_many_users_ask_then_each_vote_stored_once(
         assert flat == providers
         user, _ = await UserRepository(session).register(telegram_id())
         decision = await DecisionRepository(session).add_decision(
-            user.id, symbol, consultation_key(snapshot.key), results[0].decision.action.value, "hold")
+            user.id, symbol, consultation_key(snapshot.key), results[0].decision.action.value, "hold"
+        )
         votes = await DecisionRepository(session).votes(user.id, decision.id)
         assert [v.provider for v in votes] == providers
         assert all(v.latency_ms is not None and v.prompt_version for v in votes)
-        count = await session.scalar(select(func.count()).select_from(AiDecision)
-                                     .where(AiDecision.consultation_key == consultation_key(snapshot.key)))
+        count = await session.scalar(
+            select(func.count())
+            .select_from(AiDecision)
+            .where(AiDecision.consultation_key == consultation_key(snapshot.key))
+        )
         assert count == len(providers)

@@ -166,7 +166,8 @@ class AccountState:
 
     def open_orders(self, api: str, symbol: str | None) -> list[EmulatedOrder]:
         return [
-            o for o in self.orders
+            o
+            for o in self.orders
             if o.api == api and o.status in {"NEW", "PARTIALLY_FILLED"} and (symbol is None or o.symbol == symbol)
         ]
 
@@ -180,7 +181,8 @@ class AccountState:
             if api == "spot":
                 raise BinanceApiError(400, -1013, "Filter failure: NOTIONAL")
             raise BinanceApiError(
-                400, -4164,
+                400,
+                -4164,
                 f"Order's notional must be no smaller than {spec.min_notional} (unless you choose reduce only).",
             )
 
@@ -256,8 +258,13 @@ class AccountState:
         order.executed_qty = order.orig_qty
         order.cum_quote = cost
         order.fills = [
-            {"price": _fmt(price), "qty": _fmt(order.orig_qty), "commission": _fmt(fee),
-             "commissionAsset": fee_asset, "tradeId": order.order_id * 10}
+            {
+                "price": _fmt(price),
+                "qty": _fmt(order.orig_qty),
+                "commission": _fmt(fee),
+                "commissionAsset": fee_asset,
+                "tradeId": order.order_id * 10,
+            }
         ]
 
     def cancel_spot(self, order: EmulatedOrder, spec: SymbolSpec) -> None:
@@ -299,7 +306,9 @@ class AccountState:
         order = self._new_order("futures", params, spec)
         if order.type not in {"MARKET", "LIMIT"}:
             raise BinanceApiError(
-                400, -4120, "Order type not supported for this endpoint. Please use the Algo Order API endpoints instead."
+                400,
+                -4120,
+                "Order type not supported for this endpoint. Please use the Algo Order API endpoints instead.",
             )
         reference = order.price or (ask if order.side == "BUY" else bid)
         position = self.positions.setdefault(spec.symbol, FuturesPosition())
@@ -345,7 +354,9 @@ class AccountState:
         if params.get("algoType") != "CONDITIONAL" or order.type not in {"STOP_MARKET", "TAKE_PROFIT_MARKET"}:
             raise BinanceApiError(400, -1116, "Invalid orderType.")
         if order.stop_price <= 0:
-            raise BinanceApiError(400, -1102, "Mandatory parameter 'triggerPrice' was not sent, was empty/null, or malformed.")
+            raise BinanceApiError(
+                400, -1102, "Mandatory parameter 'triggerPrice' was not sent, was empty/null, or malformed."
+            )
         if order.orig_qty < spec.min_qty or order.orig_qty % spec.step_size != 0:
             raise BinanceApiError(400, -1013, "Filter failure: LOT_SIZE")
         self._check_duplicate("futures_algo", order.client_order_id)

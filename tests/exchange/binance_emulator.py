@@ -91,9 +91,7 @@ class BinanceEmulator:
         for _ in range(times):
             self._faults[(method.upper(), path)].append(fault)
 
-    def inject_after(
-        self, trigger: tuple[str, str], method: str, path: str, fault: Fault, times: int = 1
-    ) -> None:
+    def inject_after(self, trigger: tuple[str, str], method: str, path: str, fault: Fault, times: int = 1) -> None:
         """Once a request to trigger (method, path) arrives, the next `times` requests to (method, path) fail."""
         self._armed[(trigger[0].upper(), trigger[1])].append((method, path, fault, times))
 
@@ -137,7 +135,9 @@ class BinanceEmulator:
                 await asyncio.wait_for(self._release.wait(), self.hang_seconds)
             except TimeoutError:
                 pass
-            return web.json_response({"code": -1007, "msg": "Timeout waiting for response from backend server."}, status=504)
+            return web.json_response(
+                {"code": -1007, "msg": "Timeout waiting for response from backend server."}, status=504
+            )
         if fault.kind == "drop":
             assert request.transport is not None
             request.transport.abort()

@@ -131,12 +131,24 @@ class SymbolSpec:
 def default_spot_symbols() -> dict[str, SymbolSpec]:
     return {
         "BTCUSDT": SymbolSpec(
-            "BTCUSDT", "BTC", "USDT", Decimal("0.01"), Decimal("0.00001"), Decimal("0.00001"),
-            Decimal(5), Decimal("30000.00"),
+            "BTCUSDT",
+            "BTC",
+            "USDT",
+            Decimal("0.01"),
+            Decimal("0.00001"),
+            Decimal("0.00001"),
+            Decimal(5),
+            Decimal("30000.00"),
         ),
         "ETHUSDT": SymbolSpec(
-            "ETHUSDT", "ETH", "USDT", Decimal("0.01"), Decimal("0.0001"), Decimal("0.0001"),
-            Decimal(5), Decimal("2000.00"),
+            "ETHUSDT",
+            "ETH",
+            "USDT",
+            Decimal("0.01"),
+            Decimal("0.0001"),
+            Decimal("0.0001"),
+            Decimal(5),
+            Decimal("2000.00"),
         ),
     }
 
@@ -144,12 +156,25 @@ def default_spot_symbols() -> dict[str, SymbolSpec]:
 def default_futures_symbols() -> dict[str, SymbolSpec]:
     return {
         "BTCUSDT": SymbolSpec(
-            "BTCUSDT", "BTC", "USDT", Decimal("0.10"), Decimal("0.001"), Decimal("0.001"),
-            Decimal(100), Decimal("30000.00"),
+            "BTCUSDT",
+            "BTC",
+            "USDT",
+            Decimal("0.10"),
+            Decimal("0.001"),
+            Decimal("0.001"),
+            Decimal(100),
+            Decimal("30000.00"),
         ),
         "ETHUSDT": SymbolSpec(
-            "ETHUSDT", "ETH", "USDT", Decimal("0.01"), Decimal("0.001"), Decimal("0.001"),
-            Decimal(20), Decimal("2000.00"), max_leverage=100,
+            "ETHUSDT",
+            "ETH",
+            "USDT",
+            Decimal("0.01"),
+            Decimal("0.001"),
+            Decimal("0.001"),
+            Decimal(20),
+            Decimal("2000.00"),
+            max_leverage=100,
         ),
     }
 
@@ -190,9 +215,7 @@ class MarketState:
     funding_rate: Decimal = Decimal("0.00010000")
     next_funding_ms: int = 1_704_096_000_000
 
-    def klines(
-        self, interval: str, start: int | None, end: int | None, limit: int
-    ) -> list[list]:
+    def klines(self, interval: str, start: int | None, end: int | None, limit: int) -> list[list]:
         step = INTERVAL_MS[interval]
         first = self.history_start_ms - self.history_start_ms % step
         last = self.history_end_ms - self.history_end_ms % step

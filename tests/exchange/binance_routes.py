@@ -77,8 +77,15 @@ def _ticker_24hr(api: str):
         }
         if api == "spot":
             bid, ask = emu.market.best_bid_ask(spec)
-            ticker.update({"bidPrice": str(bid), "bidQty": "0.5", "askPrice": str(ask), "askQty": "0.4",
-                           "prevClosePrice": str(price - 100)})
+            ticker.update(
+                {
+                    "bidPrice": str(bid),
+                    "bidQty": "0.5",
+                    "askPrice": str(ask),
+                    "askQty": "0.4",
+                    "prevClosePrice": str(price - 100),
+                }
+            )
         return ticker
 
     return handler
@@ -105,10 +112,19 @@ def _spot_account(emu: BinanceEmulator, params: dict[str, str]) -> dict:
         for asset, (free, locked) in emu.account.spot_balances.items()
     ]
     return {
-        "makerCommission": 10, "takerCommission": 10, "buyerCommission": 0, "sellerCommission": 0,
-        "canTrade": True, "canWithdraw": True, "canDeposit": True, "brokered": False,
-        "requireSelfTradePrevention": False, "updateTime": now_ms(), "accountType": "SPOT",
-        "balances": balances, "permissions": ["SPOT"],
+        "makerCommission": 10,
+        "takerCommission": 10,
+        "buyerCommission": 0,
+        "sellerCommission": 0,
+        "canTrade": True,
+        "canWithdraw": True,
+        "canDeposit": True,
+        "brokered": False,
+        "requireSelfTradePrevention": False,
+        "updateTime": now_ms(),
+        "accountType": "SPOT",
+        "balances": balances,
+        "permissions": ["SPOT"],
     }
 
 
@@ -134,8 +150,13 @@ def _spot_cancel(emu: BinanceEmulator, params: dict[str, str]) -> dict:
     order = _spot_order_lookup(emu, params)
     emu.account.cancel_spot(order, emu.spec("spot", params))
     body = order.spot_json()
-    body.update({"origClientOrderId": order.client_order_id, "clientOrderId": "cancel" + str(order.order_id),
-                 "transactTime": now_ms()})
+    body.update(
+        {
+            "origClientOrderId": order.client_order_id,
+            "clientOrderId": "cancel" + str(order.order_id),
+            "transactTime": now_ms(),
+        }
+    )
     return body
 
 
@@ -152,17 +173,30 @@ def _futures_account(emu: BinanceEmulator, params: dict[str, str]) -> dict:
     margin_balance = emu.account.futures_wallet + unrealized
     used = margin_balance - available
     asset = {
-        "asset": "USDT", "walletBalance": str(emu.account.futures_wallet), "unrealizedProfit": str(unrealized),
-        "marginBalance": str(margin_balance), "maintMargin": "0", "initialMargin": str(used),
-        "positionInitialMargin": str(used), "openOrderInitialMargin": "0",
-        "crossWalletBalance": str(emu.account.futures_wallet), "crossUnPnl": str(unrealized),
-        "availableBalance": str(available), "maxWithdrawAmount": str(available), "updateTime": now_ms(),
+        "asset": "USDT",
+        "walletBalance": str(emu.account.futures_wallet),
+        "unrealizedProfit": str(unrealized),
+        "marginBalance": str(margin_balance),
+        "maintMargin": "0",
+        "initialMargin": str(used),
+        "positionInitialMargin": str(used),
+        "openOrderInitialMargin": "0",
+        "crossWalletBalance": str(emu.account.futures_wallet),
+        "crossUnPnl": str(unrealized),
+        "availableBalance": str(available),
+        "maxWithdrawAmount": str(available),
+        "updateTime": now_ms(),
     }
     return {
-        "totalInitialMargin": str(used), "totalMaintMargin": "0", "totalWalletBalance": asset["walletBalance"],
-        "totalUnrealizedProfit": str(unrealized), "totalMarginBalance": str(margin_balance),
-        "availableBalance": str(available), "maxWithdrawAmount": str(available),
-        "assets": [asset], "positions": [],
+        "totalInitialMargin": str(used),
+        "totalMaintMargin": "0",
+        "totalWalletBalance": asset["walletBalance"],
+        "totalUnrealizedProfit": str(unrealized),
+        "totalMarginBalance": str(margin_balance),
+        "availableBalance": str(available),
+        "maxWithdrawAmount": str(available),
+        "assets": [asset],
+        "positions": [],
     }
 
 
@@ -177,26 +211,50 @@ def _position_risk(emu: BinanceEmulator, params: dict[str, str]) -> list:
         initial = abs(notional) / leverage
         liquidation = Decimal(0)
         if amount:
-            liquidation = (entry * (1 - Decimal(1) / leverage) if amount > 0 else entry * (1 + Decimal(1) / leverage))
-        rows.append({
-            "symbol": symbol, "positionSide": "BOTH", "positionAmt": format(amount, "f"),
-            "entryPrice": format(entry, "f"), "breakEvenPrice": format(entry, "f"), "markPrice": str(spec.price),
-            "unRealizedProfit": format((spec.price - entry) * amount, "f"),
-            "liquidationPrice": format(liquidation.quantize(Decimal("0.01")), "f"), "isolatedMargin": "0",
-            "notional": format(notional, "f"), "marginAsset": "USDT", "isolatedWallet": "0",
-            "initialMargin": format(initial, "f"), "maintMargin": format(abs(notional) * Decimal("0.004"), "f"),
-            "positionInitialMargin": format(initial, "f"), "openOrderInitialMargin": "0", "adl": 0,
-            "bidNotional": "0", "askNotional": "0", "updateTime": now_ms() if amount else 0,
-        })
+            liquidation = entry * (1 - Decimal(1) / leverage) if amount > 0 else entry * (1 + Decimal(1) / leverage)
+        rows.append(
+            {
+                "symbol": symbol,
+                "positionSide": "BOTH",
+                "positionAmt": format(amount, "f"),
+                "entryPrice": format(entry, "f"),
+                "breakEvenPrice": format(entry, "f"),
+                "markPrice": str(spec.price),
+                "unRealizedProfit": format((spec.price - entry) * amount, "f"),
+                "liquidationPrice": format(liquidation.quantize(Decimal("0.01")), "f"),
+                "isolatedMargin": "0",
+                "notional": format(notional, "f"),
+                "marginAsset": "USDT",
+                "isolatedWallet": "0",
+                "initialMargin": format(initial, "f"),
+                "maintMargin": format(abs(notional) * Decimal("0.004"), "f"),
+                "positionInitialMargin": format(initial, "f"),
+                "openOrderInitialMargin": "0",
+                "adl": 0,
+                "bidNotional": "0",
+                "askNotional": "0",
+                "updateTime": now_ms() if amount else 0,
+            }
+        )
     return rows
 
 
 def _leverage_bracket(emu: BinanceEmulator, params: dict[str, str]) -> list:
     return [
-        {"symbol": symbol, "notionalCoef": 1.0, "brackets": [
-            {"bracket": 1, "initialLeverage": spec.max_leverage, "notionalCap": 50000, "notionalFloor": 0,
-             "maintMarginRatio": 0.004, "cum": 0.0},
-        ]}
+        {
+            "symbol": symbol,
+            "notionalCoef": 1.0,
+            "brackets": [
+                {
+                    "bracket": 1,
+                    "initialLeverage": spec.max_leverage,
+                    "notionalCap": 50000,
+                    "notionalFloor": 0,
+                    "maintMarginRatio": 0.004,
+                    "cum": 0.0,
+                },
+            ],
+        }
         for symbol, spec in emu.market.futures.items()
     ]
 

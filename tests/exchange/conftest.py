@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 
 from adapters.exchange.ccxt_live import CcxtExchange
-from domain.credentials import ExchangeCredentials
 from adapters.exchange.retry import RetryPolicy
+from domain.credentials import ExchangeCredentials
 from domain.market import MarketType
 from tests.exchange.binance_emulator import ApiKey, BinanceEmulator
 

@@ -9,7 +9,6 @@ import pytest
 from loguru import logger
 
 from adapters.exchange.ccxt_live import CcxtExchange
-from domain.credentials import ExchangeCredentials
 from adapters.exchange.errors import (
     AuthenticationFailed,
     ExchangeError,
@@ -17,6 +16,7 @@ from adapters.exchange.errors import (
     InvalidSymbol,
     PermissionDenied,
 )
+from domain.credentials import ExchangeCredentials
 from domain.market import MarketType
 from domain.trading import OrderRequest, OrderSide, OrderType
 from tests.exchange.binance_emulator import ApiKey, BinanceEmulator

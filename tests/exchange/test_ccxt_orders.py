@@ -155,7 +155,9 @@ async def test_create_order_when_spot_stop_or_take_profit_then_resting_trigger_o
 
     assert order.type is order_type and order.status is OrderStatus.OPEN
     assert order.stop_price == trigger
-    assert emulator.stored_orders("spot")[0].type == ("STOP_LOSS" if order_type is OrderType.STOP_MARKET else "TAKE_PROFIT")
+    assert emulator.stored_orders("spot")[0].type == (
+        "STOP_LOSS" if order_type is OrderType.STOP_MARKET else "TAKE_PROFIT"
+    )
 
 
 async def test_create_order_when_perpetual_stop_then_algo_order_found_listed_and_cancelled(
@@ -165,8 +167,13 @@ async def test_create_order_when_perpetual_stop_then_algo_order_found_listed_and
 
     stop = await perp.create_order(
         OrderRequest(
-            "BTC/USDT", OrderSide.SELL, OrderType.STOP_MARKET, Decimal("0.01"), "stop-1",
-            stop_price=Decimal("28000.04"), reduce_only=True,
+            "BTC/USDT",
+            OrderSide.SELL,
+            OrderType.STOP_MARKET,
+            Decimal("0.01"),
+            "stop-1",
+            stop_price=Decimal("28000.04"),
+            reduce_only=True,
         )
     )
 

@@ -41,7 +41,13 @@ async def test_download_candles_when_range_spans_pages_then_all_pages_written_in
     out = tmp_path / "btc.csv"
 
     result = await download_candles(
-        spot, "BTC/USDT", "1h", out, since_ms=JAN_1, until_ms=JAN_1 + 120 * HOUR, page_limit=50,
+        spot,
+        "BTC/USDT",
+        "1h",
+        out,
+        since_ms=JAN_1,
+        until_ms=JAN_1 + 120 * HOUR,
+        page_limit=50,
         now_ms=lambda: FAR_FUTURE,
     )
 
@@ -61,11 +67,19 @@ async def test_download_candles_when_interrupted_then_rerun_resumes_after_last_r
     out = tmp_path / "btc.csv.gz"
     await spot.load_markets()
     outage = Fault("status", status=503)
-    emulator.inject_after(("GET", "/api/v3/klines"), "GET", "/api/v3/klines", outage, times=FAST_RETRIES.max_retries + 1)
+    emulator.inject_after(
+        ("GET", "/api/v3/klines"), "GET", "/api/v3/klines", outage, times=FAST_RETRIES.max_retries + 1
+    )
 
     async def run() -> DownloadResult:
         return await download_candles(
-            spot, "BTC/USDT", "1h", out, since_ms=JAN_1, until_ms=JAN_1 + 120 * HOUR, page_limit=50,
+            spot,
+            "BTC/USDT",
+            "1h",
+            out,
+            since_ms=JAN_1,
+            until_ms=JAN_1 + 120 * HOUR,
+            page_limit=50,
             now_ms=lambda: FAR_FUTURE,
         )
 
@@ -94,7 +108,13 @@ async def test_download_candles_when_rate_limited_mid_download_then_waits_and_co
     )
 
     result = await download_candles(
-        spot, "BTC/USDT", "1h", out, since_ms=JAN_1, until_ms=JAN_1 + 100 * HOUR, page_limit=40,
+        spot,
+        "BTC/USDT",
+        "1h",
+        out,
+        since_ms=JAN_1,
+        until_ms=JAN_1 + 100 * HOUR,
+        page_limit=40,
         now_ms=lambda: FAR_FUTURE,
     )
 
@@ -131,7 +151,9 @@ async def test_download_candles_when_last_row_truncated_then_clear_error_naming_
     spot: CcxtExchange, tmp_path: Path
 ) -> None:
     out = tmp_path / "btc.csv"
-    out.write_text("timestamp,open,high,low,close,volume\n2024-01-01T00:00:00Z,1,2,0.5,1.5,3\n2024-01-01T01:00:00Z,1,2\n")
+    out.write_text(
+        "timestamp,open,high,low,close,volume\n2024-01-01T00:00:00Z,1,2,0.5,1.5,3\n2024-01-01T01:00:00Z,1,2\n"
+    )
 
     with pytest.raises(CandleDownloadError, match="line 3 is incomplete"):
         await download_candles(spot, "BTC/USDT", "1h", out, since_ms=JAN_1, now_ms=lambda: FAR_FUTURE)
@@ -153,10 +175,25 @@ def threaded_emulator() -> Iterator[BinanceEmulator]:
     loop.close()
 
 
-def test_cli_download_when_run_twice_then_second_run_resumes(threaded_emulator: BinanceEmulator, tmp_path: Path) -> None:
+def test_cli_download_when_run_twice_then_second_run_resumes(
+    threaded_emulator: BinanceEmulator, tmp_path: Path
+) -> None:
     out = tmp_path / "btc.csv.gz"
-    base = ["download", "--exchange", "binance", "--symbol", "BTC/USDT", "--timeframe", "1h", "--since", "2024-01-01",
-            "--out", str(out), "--url-override", threaded_emulator.base_url]
+    base = [
+        "download",
+        "--exchange",
+        "binance",
+        "--symbol",
+        "BTC/USDT",
+        "--timeframe",
+        "1h",
+        "--since",
+        "2024-01-01",
+        "--out",
+        str(out),
+        "--url-override",
+        threaded_emulator.base_url,
+    ]
 
     first = CliRunner().invoke(data_app, [*base, "--until", "2024-01-02"])
     second = CliRunner().invoke(data_app, [*base, "--until", "2024-01-03"])
@@ -174,10 +211,26 @@ def test_cli_download_when_perpetual_market_then_futures_klines(
 ) -> None:
     out = tmp_path / "perp.csv"
 
-    result = CliRunner().invoke(data_app, [
-        "download", "--symbol", "BTC/USDT", "--timeframe", "4h", "--since", "2024-01-01", "--until", "2024-01-02",
-        "--market", "perpetual", "--out", str(out), "--url-override", threaded_emulator.base_url,
-    ])
+    result = CliRunner().invoke(
+        data_app,
+        [
+            "download",
+            "--symbol",
+            "BTC/USDT",
+            "--timeframe",
+            "4h",
+            "--since",
+            "2024-01-01",
+            "--until",
+            "2024-01-02",
+            "--market",
+            "perpetual",
+            "--out",
+            str(out),
+            "--url-override",
+            threaded_emulator.base_url,
+        ],
+    )
 
     assert result.exit_code == 0, result.output
     assert len(read_candles(out)) == 6
@@ -186,8 +239,11 @@ def test_cli_download_when_perpetual_market_then_futures_klines(
 
 @pytest.mark.parametrize(
     ("option", "value", "message"),
-    [("--since", "01/01/2024", "YYYY-MM-DD"), ("--market", "margin", "spot or perpetual"),
-     ("--timeframe", "3m", "use one of")],
+    [
+        ("--since", "01/01/2024", "YYYY-MM-DD"),
+        ("--market", "margin", "spot or perpetual"),
+        ("--timeframe", "3m", "use one of"),
+    ],
 )
 def test_cli_download_when_option_malformed_then_usage_error_and_no_file(
     tmp_path: Path, option: str, value: str, message: str
@@ -203,10 +259,20 @@ def test_cli_download_when_option_malformed_then_usage_error_and_no_file(
 
 
 def test_cli_download_when_exchange_unknown_then_exit_1_with_suggestion(tmp_path: Path) -> None:
-    result = CliRunner().invoke(data_app, [
-        "download", "--exchange", "binanse", "--symbol", "BTC/USDT", "--since", "2024-01-01",
-        "--out", str(tmp_path / "x.csv"),
-    ])
+    result = CliRunner().invoke(
+        data_app,
+        [
+            "download",
+            "--exchange",
+            "binanse",
+            "--symbol",
+            "BTC/USDT",
+            "--since",
+            "2024-01-01",
+            "--out",
+            str(tmp_path / "x.csv"),
+        ],
+    )
 
     assert result.exit_code == 1
     assert "Did you mean binance" in result.output

@@ -14,14 +14,23 @@ from domain.market import MarketInfo, MarketType
 from domain.trading import OrderRequest, OrderSide, OrderType
 
 BTC = MarketInfo(
-    symbol="BTC/USDT", base="BTC", quote="USDT", type=MarketType.SPOT, amount_step=Decimal("0.001"),
-    price_step=Decimal("0.5"), min_amount=Decimal("0.002"), min_notional=Decimal(10),
+    symbol="BTC/USDT",
+    base="BTC",
+    quote="USDT",
+    type=MarketType.SPOT,
+    amount_step=Decimal("0.001"),
+    price_step=Decimal("0.5"),
+    min_amount=Decimal("0.002"),
+    min_notional=Decimal(10),
 )
 
 
 def request(amount: str, **fields: object) -> OrderRequest:
     values: dict[str, object] = {
-        "symbol": "BTC/USDT", "side": OrderSide.BUY, "type": OrderType.MARKET, "amount": Decimal(amount),
+        "symbol": "BTC/USDT",
+        "side": OrderSide.BUY,
+        "type": OrderType.MARKET,
+        "amount": Decimal(amount),
         "client_order_id": "rule-1",
     }
     values.update(fields)
@@ -53,7 +62,8 @@ def test_fit_to_market_when_limit_price_off_tick_then_buy_never_pays_more_and_se
 
 def test_fit_to_market_when_stop_price_off_tick_then_rounded_to_nearest_tick() -> None:
     fitted = fit_to_market(
-        request("0.01", type=OrderType.STOP_MARKET, side=OrderSide.SELL, stop_price=Decimal("29000.3")), BTC,
+        request("0.01", type=OrderType.STOP_MARKET, side=OrderSide.SELL, stop_price=Decimal("29000.3")),
+        BTC,
         Decimal(30000),
     )
 
@@ -65,7 +75,10 @@ def test_fit_to_market_when_stop_price_off_tick_then_rounded_to_nearest_tick() -
     [
         (request("0.0005"), "smaller than the smallest step 0.001 BTC"),
         (request("0.0019"), "below the minimum order of 0.002 BTC"),
-        (request("0.002", type=OrderType.LIMIT, price=Decimal(4000)), "worth about 8 USDT, below the minimum of 10 USDT"),
+        (
+            request("0.002", type=OrderType.LIMIT, price=Decimal(4000)),
+            "worth about 8 USDT, below the minimum of 10 USDT",
+        ),
         (request("0"), "must be positive"),
         (request("0.01", type=OrderType.LIMIT), "limit order needs a positive price"),
         (request("0.01", type=OrderType.TAKE_PROFIT_MARKET), "needs a positive trigger price"),

@@ -61,8 +61,12 @@ async def test_retry_transient_when_server_asks_for_long_wait_then_capped_at_max
         return outcome
 
     result = await retry_transient(
-        flaky, RetryPolicy(base_delay_s=0.1, max_delay_s=2.0), retry_on=(ccxt.NetworkError,), description="t",
-        retry_after=lambda error: 3600.0, sleep=sleep,
+        flaky,
+        RetryPolicy(base_delay_s=0.1, max_delay_s=2.0),
+        retry_on=(ccxt.NetworkError,),
+        description="t",
+        retry_after=lambda error: 3600.0,
+        sleep=sleep,
     )
 
     assert result == "ok" and sleep.delays == [2.0]
@@ -70,16 +74,28 @@ async def test_retry_transient_when_server_asks_for_long_wait_then_capped_at_max
 
 @pytest.mark.parametrize(
     ("value", "mode", "step"),
-    [(0.01, TICK_SIZE, Decimal("0.01")), (3, DECIMAL_PLACES, Decimal("0.001")), (0, DECIMAL_PLACES, Decimal(1)),
-     (5, SIGNIFICANT_DIGITS, Decimal(0)), (None, TICK_SIZE, Decimal(0))],
+    [
+        (0.01, TICK_SIZE, Decimal("0.01")),
+        (3, DECIMAL_PLACES, Decimal("0.001")),
+        (0, DECIMAL_PLACES, Decimal(1)),
+        (5, SIGNIFICANT_DIGITS, Decimal(0)),
+        (None, TICK_SIZE, Decimal(0)),
+    ],
 )
-def test_precision_step_when_each_ccxt_precision_mode_then_decimal_step(value: object, mode: int, step: Decimal) -> None:
+def test_precision_step_when_each_ccxt_precision_mode_then_decimal_step(
+    value: object, mode: int, step: Decimal
+) -> None:
     assert mapping.precision_step(value, mode) == step
 
 
 def test_balance_when_exchange_gives_only_totals_then_used_derived_and_zeros_dropped() -> None:
-    raw = {"info": {}, "BTC": {"free": 0.1, "used": None, "total": 0.3}, "ETH": {"free": 0.0, "used": 0.0},
-           "free": {"BTC": 0.1}, "timestamp": 1}
+    raw = {
+        "info": {},
+        "BTC": {"free": 0.1, "used": None, "total": 0.3},
+        "ETH": {"free": 0.0, "used": 0.0},
+        "free": {"BTC": 0.1},
+        "timestamp": 1,
+    }
 
     balance = mapping.balance(raw)
 
@@ -89,12 +105,28 @@ def test_balance_when_exchange_gives_only_totals_then_used_derived_and_zeros_dro
 
 @pytest.mark.parametrize(
     ("status", "filled", "expected"),
-    [("open", 0, OrderStatus.OPEN), ("open", 0.5, OrderStatus.PARTIALLY_FILLED), ("closed", 1, OrderStatus.FILLED),
-     ("canceled", 0, OrderStatus.CANCELED), ("expired", 0, OrderStatus.EXPIRED), ("rejected", 0, OrderStatus.REJECTED)],
+    [
+        ("open", 0, OrderStatus.OPEN),
+        ("open", 0.5, OrderStatus.PARTIALLY_FILLED),
+        ("closed", 1, OrderStatus.FILLED),
+        ("canceled", 0, OrderStatus.CANCELED),
+        ("expired", 0, OrderStatus.EXPIRED),
+        ("rejected", 0, OrderStatus.REJECTED),
+    ],
 )
 def test_order_when_ccxt_status_then_domain_status(status: str, filled: float, expected: OrderStatus) -> None:
-    raw = {"id": "1", "side": "buy", "type": "limit", "price": 100.0, "amount": 1.0, "filled": filled,
-           "status": status, "timestamp": 5, "clientOrderId": "c1", "info": {}}
+    raw = {
+        "id": "1",
+        "side": "buy",
+        "type": "limit",
+        "price": 100.0,
+        "amount": 1.0,
+        "filled": filled,
+        "status": status,
+        "timestamp": 5,
+        "clientOrderId": "c1",
+        "info": {},
+    }
 
     order = mapping.order(raw, "BTC/USDT")
 
@@ -107,10 +139,16 @@ def test_order_when_ccxt_status_then_domain_status(status: str, filled: float, e
     [
         (ccxt.InsufficientFunds("x"), errors.InsufficientFunds, "Not enough funds"),
         (ccxt.BadSymbol("x"), errors.InvalidSymbol, "does not list"),
-        (ccxt.AuthenticationError('binance {"code":-2015,"msg":"Invalid API-key, IP, or permissions for action."}'),
-         errors.AuthenticationFailed, "rejected the API key"),
-        (ccxt.PermissionDenied("binance This account may not place or cancel orders."), errors.PermissionDenied,
-         "permission"),
+        (
+            ccxt.AuthenticationError('binance {"code":-2015,"msg":"Invalid API-key, IP, or permissions for action."}'),
+            errors.AuthenticationFailed,
+            "rejected the API key",
+        ),
+        (
+            ccxt.PermissionDenied("binance This account may not place or cancel orders."),
+            errors.PermissionDenied,
+            "permission",
+        ),
         (ccxt.OrderNotFound("x"), errors.OrderNotFound, "no such order"),
         (ccxt.InvalidOrder("x"), errors.InvalidOrder, "rejected the order"),
         (ccxt.RateLimitExceeded("x"), errors.TransientExchangeError, "limiting how fast"),
