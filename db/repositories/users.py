@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import User, UserState
@@ -26,8 +27,15 @@ class UserRepository:
         user = User(
             telegram_id=telegram_id, username=username, display_name=display_name, is_admin=is_admin, settings={}
         )
-        self.session.add(user)
-        await self.session.flush()
+        try:
+            async with self.session.begin_nested():
+                self.session.add(user)
+                await self.session.flush()
+        except IntegrityError:  # the same person pressed /start twice at once: the other request registered them
+            existing = await self.by_telegram_id(telegram_id)
+            if existing is None:
+                raise
+            return existing, False
         self.session.add(UserState(user_id=user.id, breaker={}))
         await self.session.flush()
         return user, True

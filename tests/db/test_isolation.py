@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -276,3 +277,21 @@ async def test_record_consultation_when_many_users_share_it_then_votes_stored_on
         assert await repo.recent_votes(carol, "ETH/USDT") == []
         assert len(await repo.recent_votes(bob, "ETH/USDT")) == 3
         assert (await repo.recent_decisions(bob))[0].reason_message == "The circuit breaker is open."
+
+
+async def test_register_when_the_same_person_starts_twice_at_once_then_one_user(
+    database: Database, telegram_id: Callable[[], int]
+) -> None:
+    tg = telegram_id()
+
+    async def start() -> tuple[int, bool]:
+        async with database.transaction() as session:
+            user, created = await UserRepository(session).register(tg, "twice")
+            return user.id, created
+
+    results = await asyncio.gather(*(start() for _ in range(5)))
+
+    assert len({user_id for user_id, _ in results}) == 1
+    assert sum(created for _, created in results) == 1
+    async with database.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(User).where(User.telegram_id == tg)) == 1
