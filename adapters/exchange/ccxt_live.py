@@ -13,6 +13,7 @@ import asyncio
 import random
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from decimal import localcontext
 from typing import Any
 
@@ -37,7 +38,7 @@ from adapters.exchange.order_rules import fit_to_market
 from adapters.exchange.retry import RetryPolicy, Sleep, retry_transient
 from domain.credentials import ExchangeCredentials, redact
 from domain.market import Candle, FundingRate, MarketInfo, MarketType, OrderBook, Ticker
-from domain.trading import Balance, Order, OrderRequest, OrderType, Position
+from domain.trading import Balance, Order, OrderRequest, Position
 
 _QUERY_STRING = re.compile(r"\?\S*")  # signed query strings stay out of the logs
 _ORDER_LISTS = (
@@ -45,7 +46,6 @@ _ORDER_LISTS = (
     ("fetch_closed_orders", "fetchClosedOrders"),
     ("fetch_canceled_orders", "fetchCanceledOrders"),
 )
-_CONDITIONAL_PARAM = {OrderType.STOP_MARKET: "stopLossPrice", OrderType.TAKE_PROFIT_MARKET: "takeProfitPrice"}
 
 
 class CcxtExchange:
@@ -117,22 +117,23 @@ class CcxtExchange:
 
     def _domain_error(self, error: BaseException, action: str) -> Exception:
         domain = to_domain_error(error, self.exchange_id, action, self._secrets)
-        detail = _QUERY_STRING.sub("?<query>", redact(str(error), self._secrets))[:500]
-        logger.info("{} {} failed: {}", self.exchange_id, action, detail)
+        logger.info("{} {} failed: {}", self.exchange_id, action, self._detail(error))
         return domain
+
+    def _detail(self, error: BaseException) -> str:
+        """An error for the logs: no credential, no signed query string."""
+        return _QUERY_STRING.sub("?<query>", redact(str(error), self._secrets))[:500]
 
     def _retry_after(self, error: BaseException) -> float | None:
         """The server's Retry-After hint (seconds) after a 429 / 418, if it sent one."""
         if not isinstance(error, ccxt.DDoSProtection | ccxt.RateLimitExceeded):
             return None
         headers = getattr(self._client, "last_response_headers", None) or {}
-        for name, value in headers.items():
-            if name.lower() == "retry-after":
-                try:
-                    return float(value)
-                except ValueError:
-                    return None
-        return None
+        value = next((value for name, value in headers.items() if name.lower() == "retry-after"), None)
+        try:
+            return float(value) if value is not None else None
+        except ValueError:
+            return None
 
     def _ccxt_symbol(self, symbol: str) -> str:
         try:
@@ -143,11 +144,6 @@ class CcxtExchange:
                 "Check the symbol, e.g. BTC/USDT."
             ) from None
 
-    def _wants(self, market: dict[str, Any]) -> bool:
-        if self.market_type is MarketType.SPOT:
-            return bool(market.get("spot"))
-        return bool(market.get("swap")) and bool(market.get("linear"))
-
     # --- market data ---
     async def load_markets(self, reload: bool = False) -> dict[str, MarketInfo]:
         async with self._markets_lock:
@@ -157,7 +153,7 @@ class CcxtExchange:
             markets: dict[str, MarketInfo] = {}
             symbols: dict[str, str] = {}
             for ccxt_symbol, market in raw.items():
-                if not self._wants(market):
+                if not mapping.wanted(market, self.market_type):
                     continue
                 info = mapping.market_info(market, self.market_type, self._client.precisionMode, self.exchange_id)
                 markets[info.symbol] = info
@@ -178,15 +174,7 @@ class CcxtExchange:
             # Some endpoints (binance USDT-M 24h ticker) carry no bid/ask; the top of the book does.
             book = await self.fetch_order_book(symbol, limit=5)
             if book.bids and book.asks:
-                result = Ticker(
-                    symbol=result.symbol,
-                    ts=result.ts,
-                    last=result.last,
-                    bid=book.bids[0].price,
-                    ask=book.asks[0].price,
-                    base_volume=result.base_volume,
-                    quote_volume=result.quote_volume,
-                )
+                result = replace(result, bid=book.bids[0].price, ask=book.asks[0].price)
         return result
 
     async def fetch_ohlcv(
@@ -286,22 +274,8 @@ class CcxtExchange:
                 raise self._domain_error(error, action) from None
 
     async def _send_order(self, request: OrderRequest) -> dict[str, Any]:
-        params: dict[str, Any] = {"clientOrderId": request.client_order_id}
-        if request.reduce_only and self.market_type is MarketType.PERPETUAL:
-            params["reduceOnly"] = True
-        order_type = "limit" if request.type is OrderType.LIMIT else "market"
-        if request.type in _CONDITIONAL_PARAM:
-            params[_CONDITIONAL_PARAM[request.type]] = float(request.stop_price)  # type: ignore[arg-type]
-        price = float(request.price) if request.price is not None else None
-        return await _isolated(
-            self._client.create_order,
-            self._ccxt_symbol(request.symbol),
-            order_type,
-            request.side.value,
-            float(request.amount),
-            price,
-            params,
-        )
+        arguments = mapping.create_order_arguments(request, self.market_type)
+        return await _isolated(self._client.create_order, self._ccxt_symbol(request.symbol), *arguments)
 
     async def _placed_order(self, raw: dict[str, Any], request: OrderRequest) -> Order:
         """Some exchanges acknowledge with an id only; then the order is read back in full."""
@@ -309,19 +283,12 @@ class CcxtExchange:
             raw = await self._call(
                 "read the new order", "fetch_order", str(raw["id"]), self._ccxt_symbol(request.symbol)
             )
-        return mapping.order(raw, request.symbol, request.client_order_id)
-
-    @staticmethod
-    def _order_reference(order_id: str) -> tuple[str, dict[str, Any]]:
-        """ccxt id and params for a domain order id (conditional orders live in a separate service)."""
-        if order_id.startswith(mapping.CONDITIONAL_ID_PREFIX):
-            return order_id.removeprefix(mapping.CONDITIONAL_ID_PREFIX), {"trigger": True}
-        return order_id, {}
+        return await self._order(raw, request.symbol, request.client_order_id)
 
     async def cancel_order(self, order_id: str, symbol: str) -> Order:
         info = await self.market(symbol)
         action = f"cancel order {order_id}"
-        ccxt_id, params = self._order_reference(order_id)
+        ccxt_id, params = mapping.order_reference(order_id)
         try:
             raw = await self._retrying("cancel_order", ccxt_id, self._ccxt_symbol(symbol), params)
         except (ccxt.OrderNotFound, ccxt.OperationRejected, ccxt.InvalidOrder) as error:
@@ -334,15 +301,15 @@ class CcxtExchange:
             raise self._domain_error(error, action) from None
         if raw.get("side") is None or raw.get("amount") is None:
             return await self.fetch_order(order_id, symbol)
-        return mapping.order(raw, info.symbol)
+        return await self._order(raw, info.symbol)
 
     async def fetch_order(self, order_id: str, symbol: str) -> Order:
         info = await self.market(symbol)
-        ccxt_id, params = self._order_reference(order_id)
+        ccxt_id, params = mapping.order_reference(order_id)
         if self.exchange_id == "bybit":
             params["acknowledged"] = True  # ccxt's bybit asks callers to accept that only recent orders are found
         raw = await self._call(f"read order {order_id}", "fetch_order", ccxt_id, self._ccxt_symbol(symbol), params)
-        return mapping.order(raw, info.symbol)
+        return await self._order(raw, info.symbol)
 
     async def fetch_order_by_client_id(self, client_order_id: str, symbol: str) -> Order | None:
         info = await self.market(symbol)
@@ -355,7 +322,7 @@ class CcxtExchange:
                 raw = await self._scan_for_client_id(client_order_id, ccxt_symbol)
         except ccxt.BaseError as error:
             raise self._domain_error(error, action) from None
-        return mapping.order(raw, info.symbol, client_order_id) if raw is not None else None
+        return await self._order(raw, info.symbol, client_order_id) if raw is not None else None
 
     async def _binance_order_by_client_id(self, client_order_id: str, ccxt_symbol: str) -> dict[str, Any] | None:
         queries: list[dict[str, Any]] = [{"clientOrderId": client_order_id}]
@@ -377,6 +344,42 @@ class CcxtExchange:
                 if raw.get("clientOrderId") == client_order_id:
                     return raw
         return None
+
+    async def _order(self, raw: dict[str, Any], symbol: str, client_order_id: str = "") -> Order:
+        """The domain order; one reported filled without its fills gets them from the exchange's trade history.
+
+        Binance's order query, and its USDT-M order and cancel answers, carry neither fills nor fee. Reading the
+        trades is best effort: if it fails the order is returned as found (no fills), never lost and never re-sent.
+        """
+        order = mapping.order(raw, symbol, client_order_id)
+        if order.filled <= 0 or order.fills or order.id.startswith(mapping.CONDITIONAL_ID_PREFIX):
+            return order
+        try:
+            trades = await self._order_trades(order.id, self._ccxt_symbol(symbol), raw.get("timestamp"))
+        except Exception as error:  # an outage or a surprise in the trades must not cost the order itself
+            detail = f"{type(error).__name__}: {self._detail(error)}"
+            logger.warning("{} could not read the trades of order {}: {}", self.exchange_id, order.id, detail)
+            return order
+        if trades is None:
+            return order
+        completed = mapping.with_trades(order, trades)
+        if (covered := sum(fill.amount for fill in completed.fills)) != order.filled:
+            logger.warning("{} order {}: trades cover {} of {}", self.exchange_id, order.id, covered, order.filled)
+        return completed
+
+    async def _order_trades(self, order_id: str, ccxt_symbol: str, since: int | None) -> list[dict[str, Any]] | None:
+        """One order's trades: fetchOrderTrades, else fetchMyTrades filtered by order id; None when neither exists."""
+        if self._client.has.get("fetchOrderTrades"):
+            try:
+                return await self._retrying("fetch_order_trades", order_id, ccxt_symbol)
+            except ccxt.NotSupported:  # ccxt's binance: spot only
+                pass
+        if not self._client.has.get("fetchMyTrades"):
+            return None
+        # Binance filters by order id itself (GET /fapi/v1/userTrades?orderId=), and then takes no startTime.
+        params = {"orderId": order_id} if self.exchange_id == "binance" else {}
+        trades = await self._retrying("fetch_my_trades", ccxt_symbol, None if params else since, None, params)
+        return [trade for trade in trades if str(trade.get("order")) == order_id]
 
     async def fetch_open_orders(self, symbol: str | None = None) -> list[Order]:
         await self.load_markets()

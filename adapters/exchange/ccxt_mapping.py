@@ -1,10 +1,13 @@
-"""ccxt's unified dicts -> typed domain objects. Nothing shaped like an SDK dict leaves this module.
+"""ccxt's unified dicts -> typed domain objects, and an OrderRequest -> ccxt's create_order arguments.
+
+No SDK-shaped dict gets past the adapter into the rest of Quorum.
 
 ccxt hands numbers over as floats; each goes through to_decimal (via repr) so 0.1 stays Decimal('0.1').
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -25,6 +28,7 @@ from domain.trading import (
     CurrencyBalance,
     Fill,
     Order,
+    OrderRequest,
     OrderSide,
     OrderStatus,
     OrderType,
@@ -38,6 +42,7 @@ DEFAULT_PERPETUAL_MAX_LEVERAGE = 20
 # Binance keeps perpetual stop / take-profit orders in a separate "algo" service with its own id space; their
 # domain ids carry this prefix so a later fetch or cancel goes to the right service.
 CONDITIONAL_ID_PREFIX = "algo:"
+_CONDITIONAL_PARAM = {OrderType.STOP_MARKET: "stopLossPrice", OrderType.TAKE_PROFIT_MARKET: "takeProfitPrice"}
 
 
 def now_ms() -> int:
@@ -63,6 +68,13 @@ def precision_step(value: Any, precision_mode: int) -> Decimal:
 
 def _limit(market: dict[str, Any], kind: str, bound: str) -> Decimal | None:
     return optional_decimal(((market.get("limits") or {}).get(kind) or {}).get(bound))
+
+
+def wanted(market: dict[str, Any], market_type: MarketType) -> bool:
+    """Whether a ccxt market is of the adapter's type: spot, or a linear (USDT-margined) perpetual swap."""
+    if market_type is MarketType.SPOT:
+        return bool(market.get("spot"))
+    return bool(market.get("swap")) and bool(market.get("linear"))
 
 
 def market_info(market: dict[str, Any], market_type: MarketType, precision_mode: int, exchange_id: str) -> MarketInfo:
@@ -192,6 +204,27 @@ def position(raw: dict[str, Any]) -> Position | None:
     )
 
 
+def create_order_arguments(
+    request: OrderRequest, market_type: MarketType
+) -> tuple[str, str, float, float | None, dict[str, Any]]:
+    """ccxt create_order's (type, side, amount, price, params) for a request; the ccxt symbol goes before them."""
+    params: dict[str, Any] = {"clientOrderId": request.client_order_id}
+    if request.reduce_only and market_type is MarketType.PERPETUAL:
+        params["reduceOnly"] = True
+    if request.type in _CONDITIONAL_PARAM:
+        params[_CONDITIONAL_PARAM[request.type]] = float(request.stop_price)  # type: ignore[arg-type]
+    order_type = "limit" if request.type is OrderType.LIMIT else "market"
+    price = float(request.price) if request.price is not None else None
+    return order_type, request.side.value, float(request.amount), price, params
+
+
+def order_reference(order_id: str) -> tuple[str, dict[str, Any]]:
+    """ccxt id and params for a domain order id (conditional orders live in a separate service)."""
+    if order_id.startswith(CONDITIONAL_ID_PREFIX):
+        return order_id.removeprefix(CONDITIONAL_ID_PREFIX), {"trigger": True}
+    return order_id, {}
+
+
 def order_type(raw: dict[str, Any]) -> OrderType:
     """ccxt reports stop orders as type 'market' plus a trigger price; the venue's own type says more."""
     info = raw.get("info") if isinstance(raw.get("info"), dict) else {}
@@ -224,14 +257,55 @@ def order_status(raw_status: str | None, filled: Decimal) -> OrderStatus:
 
 
 def _fees(raw: dict[str, Any]) -> tuple[Decimal, str]:
-    """Total fee in the first fee currency (exchanges charge one currency per order in practice)."""
     entries = [fee for fee in (raw.get("fees") or ([raw["fee"]] if raw.get("fee") else [])) if fee]
-    entries = [fee for fee in entries if fee.get("cost") is not None]
-    if not entries:
-        return ZERO, ""
-    currency = entries[0].get("currency") or ""
-    total = sum((to_decimal(fee["cost"]) for fee in entries if (fee.get("currency") or "") == currency), ZERO)
-    return total, currency
+    return _fee_total([(fee["cost"], fee.get("currency") or "") for fee in entries if fee.get("cost") is not None])
+
+
+def _fee_total(entries: list[tuple[Any, str]]) -> tuple[Decimal, str]:
+    """Total fee in the first fee currency named, from (cost, currency) pairs.
+
+    Exchanges charge one currency per order in practice. When there are several (a BNB fee discount whose balance
+    ran out part way through an order), Order.fee is the total in the first currency only and Order.fee_currency
+    names it; each Fill keeps its own fee and currency, so nothing is lost.
+    """
+    currency = next((code for _, code in entries if code), "")
+    return sum((to_decimal(cost) for cost, code in entries if code == currency), ZERO), currency
+
+
+def fills(
+    trades: list[dict[str, Any]], order_id: str, symbol: str, side: OrderSide, order_ts: int | None = None
+) -> tuple[Fill, ...]:
+    """ccxt trades of one order as domain fills; a trade without a price or an amount is skipped."""
+    return tuple(
+        Fill(
+            order_id=order_id,
+            symbol=symbol,
+            side=side,
+            price=to_decimal(trade["price"]),
+            amount=to_decimal(trade["amount"]),
+            fee=optional_decimal((trade.get("fee") or {}).get("cost")) or ZERO,
+            fee_currency=(trade.get("fee") or {}).get("currency") or "",
+            ts=int(trade.get("timestamp") or order_ts or now_ms()),
+            trade_id=str(trade.get("id") or ""),
+        )
+        for trade in trades
+        if trade.get("price") is not None and trade.get("amount") is not None
+    )
+
+
+def with_trades(order: Order, trades: list[dict[str, Any]]) -> Order:
+    """An order completed with its trades, read separately (Binance's order query reports neither fills nor fee).
+
+    The fee becomes the total of the fills' fees (see _fee_total for an order charged in several currencies),
+    unless the order itself reported one.
+    """
+    found = fills(trades, order.id, order.symbol, order.side, order.ts)
+    if not found:
+        return order
+    if order.fee:
+        return replace(order, fills=found)
+    fee, fee_currency = _fee_total([(fill.fee, fill.fee_currency) for fill in found])
+    return replace(order, fills=found, fee=fee, fee_currency=fee_currency)
 
 
 def order(raw: dict[str, Any], symbol: str, fallback_client_order_id: str = "") -> Order:
@@ -249,21 +323,6 @@ def order(raw: dict[str, Any], symbol: str, fallback_client_order_id: str = "") 
     order_id = str(raw["id"])
     if isinstance(info, dict) and "algoId" in info and "orderId" not in info:
         order_id = CONDITIONAL_ID_PREFIX + order_id
-    fills = tuple(
-        Fill(
-            order_id=order_id,
-            symbol=symbol,
-            side=side,
-            price=to_decimal(trade["price"]),
-            amount=to_decimal(trade["amount"]),
-            fee=optional_decimal((trade.get("fee") or {}).get("cost")) or ZERO,
-            fee_currency=(trade.get("fee") or {}).get("currency") or "",
-            ts=int(trade.get("timestamp") or raw.get("timestamp") or now_ms()),
-            trade_id=str(trade.get("id") or ""),
-        )
-        for trade in raw.get("trades") or []
-        if trade.get("price") is not None and trade.get("amount") is not None
-    )
     return Order(
         id=order_id,
         client_order_id=str(client_order_id),
@@ -280,5 +339,5 @@ def order(raw: dict[str, Any], symbol: str, fallback_client_order_id: str = "") 
         fee=fee,
         fee_currency=fee_currency,
         reduce_only=bool(raw.get("reduceOnly")),
-        fills=fills,
+        fills=fills(raw.get("trades") or [], order_id, symbol, side, raw.get("timestamp")),
     )

@@ -10,6 +10,8 @@ import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from tests.exchange.binance_executions import Execution, split_fill
+from tests.exchange.binance_executions import fmt as _fmt
 from tests.exchange.binance_market_state import SymbolSpec
 
 SPOT_FEE = Decimal("0.001")
@@ -30,10 +32,6 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def _fmt(value: Decimal) -> str:
-    return format(value.normalize(), "f") if value else "0"
-
-
 @dataclass
 class EmulatedOrder:
     api: str  # "spot" or "futures"
@@ -50,7 +48,7 @@ class EmulatedOrder:
     status: str = "NEW"
     executed_qty: Decimal = Decimal(0)
     cum_quote: Decimal = Decimal(0)
-    fills: list[dict] = field(default_factory=list)
+    fills: list[Execution] = field(default_factory=list)
     update_time: int = 0
 
     def spot_json(self) -> dict:
@@ -151,7 +149,9 @@ class AccountState:
     leverage: dict[str, int] = field(default_factory=dict)
     orders: list[EmulatedOrder] = field(default_factory=list)
     reject_duplicate_client_ids: bool = True
+    executions_per_fill: int = 1  # > 1: a marketable order fills in that many trades, one tick apart
     _next_id: int = 1000
+    _next_trade_id: int = 5000
 
     # --- lookups ---
     def find(self, api: str, symbol: str, order_id: str | None, client_id: str | None) -> EmulatedOrder:
@@ -243,29 +243,32 @@ class AccountState:
         self.orders.append(order)
         return order
 
+    def _executions(self, order: EmulatedOrder, spec: SymbolSpec, price: Decimal) -> list[tuple[Decimal, Decimal]]:
+        return split_fill(order.orig_qty, price, order.side, spec, self.executions_per_fill)
+
+    def _record(self, order: EmulatedOrder, price: Decimal, qty: Decimal, fee: Decimal, asset: str) -> Execution:
+        self._next_trade_id += 1
+        execution = Execution(
+            self._next_trade_id, order.order_id, order.symbol, order.side, price, qty, fee, asset, now_ms()
+        )
+        order.fills.append(execution)
+        return execution
+
     def _fill_spot(self, order: EmulatedOrder, spec: SymbolSpec, price: Decimal) -> None:
         quote, base = self._spot_balance(spec.quote), self._spot_balance(spec.base)
-        cost = order.orig_qty * price
-        if order.side == "BUY":
-            fee, fee_asset = order.orig_qty * SPOT_FEE, spec.base
-            quote[0] -= cost
-            base[0] += order.orig_qty - fee
-        else:
-            fee, fee_asset = cost * SPOT_FEE, spec.quote
-            base[0] -= order.orig_qty
-            quote[0] += cost - fee
+        for part_price, qty in self._executions(order, spec, price):
+            cost = qty * part_price
+            if order.side == "BUY":
+                fee = self._record(order, part_price, qty, qty * SPOT_FEE, spec.base).commission
+                quote[0] -= cost
+                base[0] += qty - fee
+            else:
+                fee = self._record(order, part_price, qty, cost * SPOT_FEE, spec.quote).commission
+                base[0] -= qty
+                quote[0] += cost - fee
+            order.cum_quote += cost
         order.status = "FILLED"
         order.executed_qty = order.orig_qty
-        order.cum_quote = cost
-        order.fills = [
-            {
-                "price": _fmt(price),
-                "qty": _fmt(order.orig_qty),
-                "commission": _fmt(fee),
-                "commissionAsset": fee_asset,
-                "tradeId": order.order_id * 10,
-            }
-        ]
 
     def cancel_spot(self, order: EmulatedOrder, spec: SymbolSpec) -> None:
         if order.status not in {"NEW", "PARTIALLY_FILLED"}:
@@ -324,28 +327,32 @@ class AccountState:
             raise BinanceApiError(400, -2019, "Margin is insufficient.")
         marketable = order.type == "MARKET" or (order.price >= ask if order.side == "BUY" else order.price <= bid)
         if marketable:
-            self._fill_futures(order, position, ask if order.side == "BUY" else bid)
+            self._fill_futures(order, position, spec, ask if order.side == "BUY" else bid)
         self.orders.append(order)
         return order
 
-    def _fill_futures(self, order: EmulatedOrder, position: FuturesPosition, price: Decimal) -> None:
-        signed = order.orig_qty if order.side == "BUY" else -order.orig_qty
-        fee = order.orig_qty * price * FUTURES_FEE
-        self.futures_wallet -= fee
-        if position.amount == 0 or (position.amount > 0) == (signed > 0):
-            total = abs(position.amount) + order.orig_qty
-            position.entry_price = (abs(position.amount) * position.entry_price + order.orig_qty * price) / total
-            position.amount += signed
-        else:
-            closed = min(abs(signed), abs(position.amount))
-            direction = 1 if position.amount > 0 else -1
-            self.futures_wallet += (price - position.entry_price) * closed * direction
-            position.amount += signed
-            if position.amount == 0:
-                position.entry_price = Decimal(0)
+    def _fill_futures(self, order: EmulatedOrder, position: FuturesPosition, spec: SymbolSpec, price: Decimal) -> None:
+        for part_price, qty in self._executions(order, spec, price):
+            signed = qty if order.side == "BUY" else -qty
+            fee = qty * part_price * FUTURES_FEE
+            self.futures_wallet -= fee
+            pnl = Decimal(0)
+            if position.amount == 0 or (position.amount > 0) == (signed > 0):
+                total = abs(position.amount) + qty
+                position.entry_price = (abs(position.amount) * position.entry_price + qty * part_price) / total
+                position.amount += signed
+            else:
+                closed = min(abs(signed), abs(position.amount))
+                direction = 1 if position.amount > 0 else -1
+                pnl = (part_price - position.entry_price) * closed * direction
+                self.futures_wallet += pnl
+                position.amount += signed
+                if position.amount == 0:
+                    position.entry_price = Decimal(0)
+            self._record(order, part_price, qty, fee, "USDT").realized_pnl = pnl
+            order.cum_quote += qty * part_price
         order.status = "FILLED"
         order.executed_qty = order.orig_qty
-        order.cum_quote = order.orig_qty * price
         order.update_time = now_ms()
 
     def place_futures_algo(self, params: dict, spec: SymbolSpec) -> EmulatedOrder:

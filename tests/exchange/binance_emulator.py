@@ -3,7 +3,8 @@
 It runs as a real aiohttp server on 127.0.0.1, checks signed requests the way Binance does (API key header,
 HMAC-SHA256 of the query string, timestamp window, IP allow list) and injects faults on demand, per endpoint and
 per count: HTTP 429 with Retry-After, HTTP 5xx, a hanging response, a dropped connection, each either before the
-request takes effect or after it (the "order accepted but the response lost" case).
+request takes effect or after it (the "order accepted but the response lost" case), or an error in Binance's
+own JSON form. Faults work on every emulated endpoint, the signed trade history (myTrades / userTrades) included.
 """
 
 from __future__ import annotations
@@ -32,12 +33,17 @@ FaultKind = Literal["status", "hang", "drop"]
 
 @dataclass(frozen=True)
 class Fault:
-    """What goes wrong with one request. after_processing=True: the request takes effect, its answer is lost."""
+    """What goes wrong with one request. after_processing=True: the request takes effect, its answer is lost.
+
+    A "status" fault with a Binance error code answers with Binance's JSON body {code, msg} instead of an HTML page.
+    """
 
     kind: FaultKind
     status: int = 503
     retry_after: int | None = None
     after_processing: bool = False
+    code: int | None = None
+    msg: str = ""
 
 
 @dataclass(frozen=True)
@@ -143,6 +149,8 @@ class BinanceEmulator:
             request.transport.abort()
             return web.Response(status=500)
         headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+        if fault.code is not None:
+            return web.json_response({"code": fault.code, "msg": fault.msg}, status=fault.status, headers=headers)
         if fault.status == 429:
             body = {"code": -1003, "msg": "Too many requests; current limit is 6000 request weight per 1 MINUTE."}
             return web.json_response(body, status=429, headers=headers)

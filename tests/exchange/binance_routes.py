@@ -138,7 +138,7 @@ def _spot_create(emu: BinanceEmulator, params: dict[str, str]) -> dict:
     bid, ask = emu.market.best_bid_ask(spec)
     order = emu.account.place_spot(params, spec, bid, ask)
     body = order.spot_json()
-    body.update({"transactTime": order.time, "fills": order.fills})
+    body.update({"transactTime": order.time, "fills": [execution.fill_json() for execution in order.fills]})
     return body
 
 
@@ -318,6 +318,42 @@ def _futures_open_orders(emu: BinanceEmulator, params: dict[str, str]) -> list:
     return [o.futures_json() for o in emu.account.open_orders("futures", symbol)]
 
 
+# --- trade history: an account's executions ---
+def _trade_history(api: str):
+    """GET /api/v3/myTrades, GET /fapi/v1/userTrades: one symbol's executions, oldest first.
+
+    Binance's parameter rules: orderId goes with symbol alone (spot also allows orderId + fromId), fromId never
+    with startTime / endTime, limit 1..1000 (default 500; the most recent ones unless fromId is given).
+    """
+
+    def handler(emu: BinanceEmulator, params: dict[str, str]) -> list:
+        spec = emu.spec(api, params)
+        order_id, from_id = params.get("orderId"), params.get("fromId")
+        window = "startTime" in params or "endTime" in params
+        if (order_id is not None and (window or (from_id is not None and api == "futures"))) or (
+            from_id is not None and window
+        ):
+            raise BinanceApiError(400, -1128, "Combination of optional parameters invalid.")
+        limit = int(params.get("limit", "500"))
+        if not 1 <= limit <= 1000:
+            raise BinanceApiError(400, -1130, "Invalid data sent for a parameter.")
+        start, end = int(params.get("startTime", "0")), int(params.get("endTime", str(2**63)))
+        executions = sorted(
+            (
+                execution
+                for order in emu.account.orders
+                if order.api == api and order.symbol == spec.symbol and order_id in (None, str(order.order_id))
+                for execution in order.fills
+                if start <= execution.time <= end and execution.trade_id >= int(from_id or 0)
+            ),
+            key=lambda execution: execution.trade_id,
+        )
+        executions = executions[:limit] if from_id is not None else executions[-limit:]
+        return [execution.spot_json() if api == "spot" else execution.futures_json() for execution in executions]
+
+    return handler
+
+
 ROUTES = {
     ("GET", "/api/v3/exchangeInfo"): (_exchange_info("spot"), False),
     ("GET", "/fapi/v1/exchangeInfo"): (_exchange_info("futures"), False),
@@ -335,6 +371,7 @@ ROUTES = {
     ("GET", "/api/v3/order"): (_spot_query, True),
     ("DELETE", "/api/v3/order"): (_spot_cancel, True),
     ("GET", "/api/v3/openOrders"): (_spot_open_orders, True),
+    ("GET", "/api/v3/myTrades"): (_trade_history("spot"), True),
     ("GET", "/fapi/v2/account"): (_futures_account, True),
     ("GET", "/fapi/v3/account"): (_futures_account, True),
     ("GET", "/fapi/v2/positionRisk"): (_position_risk, True),
@@ -345,6 +382,7 @@ ROUTES = {
     ("GET", "/fapi/v1/order"): (_futures_query, True),
     ("DELETE", "/fapi/v1/order"): (_futures_cancel, True),
     ("GET", "/fapi/v1/openOrders"): (_futures_open_orders, True),
+    ("GET", "/fapi/v1/userTrades"): (_trade_history("futures"), True),
     ("POST", "/fapi/v1/algoOrder"): (_algo_create, True),
     ("GET", "/fapi/v1/algoOrder"): (_algo_query, True),
     ("DELETE", "/fapi/v1/algoOrder"): (_algo_cancel, True),
