@@ -4,7 +4,7 @@ VENV ?= .venv
 PYTHON ?= $(shell scripts/find-python)
 PYTEST_ARGS ?=
 
-.PHONY: install test lint bench migrate clean
+.PHONY: install test lint demo bench migrate clean
 
 install: $(VENV)/.installed
 
@@ -20,6 +20,9 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+demo: install
+	$(VENV)/bin/quorum demo
 
 bench: install
 	$(VENV)/bin/python bench/bench_cycle_parts.py

@@ -5,6 +5,8 @@ from __future__ import annotations
 import typer
 
 from quorum.cli_admin import admin_app
+from quorum.cli_data import data_app
+from quorum.cli_demo import demo
 from quorum.log import configure_logging
 from quorum.settings import get_settings
 
@@ -14,13 +16,9 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals may hold credentials
 )
 app.add_typer(admin_app, name="admin")
+app.command("demo")(demo)
 
-try:  # the data commands live beside the exchange adapters that do the work
-    from quorum.cli_data import data_app
-except ImportError:  # pragma: no cover - only while the module is absent
-    data_app = None
-if data_app is not None:
-    app.add_typer(data_app, name="data", help="Historical market data.")
+app.add_typer(data_app, name="data", help="Historical market data.")
 
 
 @app.callback()
