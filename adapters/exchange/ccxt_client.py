@@ -56,6 +56,10 @@ def build_ccxt_client(
         "timeout": timeout_ms,
         "options": _options_for(exchange_id, market_type),
     }
+    if exchange_id == "bybit":
+        # ccxt's bybit ignores options.fetchCurrencies and reads the coin list from a wallet endpoint
+        # (/v5/asset/coin/query-info) on every load_markets; a trading-only key need not reach it.
+        config["has"] = {"fetchCurrencies": False}
     if close_delay_ms is not None:
         config["timeout_on_exit"] = close_delay_ms  # ccxt waits this long on close() for TLS shutdown
     if credentials is not None:

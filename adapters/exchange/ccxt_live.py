@@ -41,6 +41,7 @@ from domain.market import Candle, FundingRate, MarketInfo, MarketType, OrderBook
 from domain.trading import Balance, Order, OrderRequest, Position
 
 _QUERY_STRING = re.compile(r"\?\S*")  # signed query strings stay out of the logs
+_BYBIT_LEVERAGE_UNCHANGED = "110043"  # retCode of "Set leverage not modified"
 _ORDER_LISTS = (
     ("fetch_open_orders", "fetchOpenOrders"),
     ("fetch_closed_orders", "fetchClosedOrders"),
@@ -227,9 +228,13 @@ class CcxtExchange:
             raise InvalidOrder(f"{info.symbol} is a spot market; leverage applies only to perpetuals.")
         if not 1 <= leverage <= info.max_leverage:
             raise InvalidOrder(f"Leverage must be between 1 and {info.max_leverage} for {info.symbol}; got {leverage}.")
-        await self._call(
-            f"set {leverage}x leverage on {info.symbol}", "set_leverage", leverage, self._ccxt_symbol(symbol)
-        )
+        action = f"set {leverage}x leverage on {info.symbol}"
+        try:
+            await self._retrying("set_leverage", leverage, self._ccxt_symbol(symbol))
+        except ccxt.BaseError as error:
+            if self.exchange_id == "bybit" and _BYBIT_LEVERAGE_UNCHANGED in str(error):
+                return  # Bybit refuses to "set" the leverage a symbol already has: that is success
+            raise self._domain_error(error, action) from None
 
     # --- orders ---
     async def create_order(self, request: OrderRequest) -> Order:
@@ -281,7 +286,11 @@ class CcxtExchange:
         """Some exchanges acknowledge with an id only; then the order is read back in full."""
         if raw.get("side") is None or raw.get("amount") is None:
             raw = await self._call(
-                "read the new order", "fetch_order", str(raw["id"]), self._ccxt_symbol(request.symbol)
+                "read the new order",
+                "fetch_order",
+                str(raw["id"]),
+                self._ccxt_symbol(request.symbol),
+                self._fetch_order_params({}),
             )
         return await self._order(raw, request.symbol, request.client_order_id)
 
@@ -306,10 +315,14 @@ class CcxtExchange:
     async def fetch_order(self, order_id: str, symbol: str) -> Order:
         info = await self.market(symbol)
         ccxt_id, params = mapping.order_reference(order_id)
-        if self.exchange_id == "bybit":
-            params["acknowledged"] = True  # ccxt's bybit asks callers to accept that only recent orders are found
+        params = self._fetch_order_params(params)
         raw = await self._call(f"read order {order_id}", "fetch_order", ccxt_id, self._ccxt_symbol(symbol), params)
         return await self._order(raw, info.symbol)
+
+    def _fetch_order_params(self, params: dict[str, Any]) -> dict[str, Any]:
+        if self.exchange_id == "bybit":
+            params["acknowledged"] = True  # ccxt's bybit asks callers to accept that only recent orders are found
+        return params
 
     async def fetch_order_by_client_id(self, client_order_id: str, symbol: str) -> Order | None:
         info = await self.market(symbol)
@@ -318,6 +331,8 @@ class CcxtExchange:
         try:
             if self.exchange_id == "binance":
                 raw = await self._binance_order_by_client_id(client_order_id, ccxt_symbol)
+            elif self.exchange_id == "bybit":
+                raw = await self._bybit_order_by_client_id(client_order_id, ccxt_symbol)
             else:
                 raw = await self._scan_for_client_id(client_order_id, ccxt_symbol)
         except ccxt.BaseError as error:
@@ -333,6 +348,20 @@ class CcxtExchange:
                 return await self._retrying("fetch_order", "", ccxt_symbol, params)
             except ccxt.OrderNotFound:
                 continue
+        return None
+
+    async def _bybit_order_by_client_id(self, client_order_id: str, ccxt_symbol: str) -> dict[str, Any] | None:
+        """Bybit filters by orderLinkId itself: the live order list (which on a unified account also holds recent
+        closed orders when asked for one id), then the order history of any status.
+
+        The generic scan would read only the first page (20) of the Filled and the Cancelled history and miss a
+        partially filled order that was then cancelled (status PartiallyFilledCanceled).
+        """
+        params = {"orderLinkId": client_order_id}
+        for method in ("fetch_open_orders", "fetch_canceled_and_closed_orders"):
+            for raw in await self._retrying(method, ccxt_symbol, None, None, dict(params)):
+                if raw.get("clientOrderId") == client_order_id:
+                    return raw
         return None
 
     async def _scan_for_client_id(self, client_order_id: str, ccxt_symbol: str) -> dict[str, Any] | None:

@@ -242,10 +242,12 @@ def order_type(raw: dict[str, Any]) -> OrderType:
     return OrderType.LIMIT if price is not None and price > 0 else OrderType.MARKET
 
 
-def order_status(raw_status: str | None, filled: Decimal) -> OrderStatus:
+def order_status(raw_status: str | None, filled: Decimal, amount: Decimal | None = None) -> OrderStatus:
     match raw_status:
         case "closed":
-            return OrderStatus.FILLED
+            # ccxt reports Bybit's PartiallyFilledCanceled as "closed": the rest will never fill, so it is a
+            # cancellation with a partial fill, not a filled order.
+            return OrderStatus.CANCELED if amount is not None and filled < amount else OrderStatus.FILLED
         case "canceled" | "cancelled":
             return OrderStatus.CANCELED
         case "rejected":
@@ -329,7 +331,7 @@ def order(raw: dict[str, Any], symbol: str, fallback_client_order_id: str = "") 
         symbol=symbol,
         side=side,
         type=order_type(raw),
-        status=order_status(raw.get("status"), filled),
+        status=order_status(raw.get("status"), filled, amount),
         amount=amount if amount is not None else filled,
         filled=filled,
         ts=int(raw.get("timestamp") or raw.get("lastTradeTimestamp") or now_ms()),

@@ -248,8 +248,9 @@ class AccountState:
 
     def _record(self, order: EmulatedOrder, price: Decimal, qty: Decimal, fee: Decimal, asset: str) -> Execution:
         self._next_trade_id += 1
+        # A marketable order executes at its transact time, which is also the time the response's fills carry.
         execution = Execution(
-            self._next_trade_id, order.order_id, order.symbol, order.side, price, qty, fee, asset, now_ms()
+            self._next_trade_id, order.order_id, order.symbol, order.side, price, qty, fee, asset, order.time
         )
         order.fills.append(execution)
         return execution
