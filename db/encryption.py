@@ -50,11 +50,6 @@ def parse_master_key(encoded: str) -> bytes:
     return raw
 
 
-def mask(secret: str) -> str:
-    """Enough to recognise a key in a list, never enough to use it."""
-    return f"{secret[:3]}…{secret[-2:]}" if len(secret) >= 12 else "***"
-
-
 class SecretBox:
     def __init__(self, key: bytes) -> None:
         if len(key) != 32:
@@ -87,6 +82,3 @@ class SecretBox:
         except InvalidTag:
             raise DecryptionFailed("ciphertext does not authenticate (tampered, or moved from another row)") from None
         return plain.decode("utf-8")
-
-    def is_current(self, blob: bytes) -> bool:
-        return blob[len(MAGIC) : len(MAGIC) + KEY_ID_LEN] == self.key_id

@@ -6,7 +6,6 @@ on paper, in a backtest and in the offline demo. Results are domain objects; SDK
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
 from domain.market import Candle, FundingRate, MarketInfo, OrderBook, Ticker
@@ -65,10 +64,3 @@ class ExchangePort(MarketData, Protocol):
         ...
 
     async def fetch_open_orders(self, symbol: str | None = None) -> list[Order]: ...
-
-
-def round_amount(amount: Decimal, market: MarketInfo) -> Decimal:
-    """Round an amount down to the market's step: precision may shrink an order, never grow it."""
-    from domain.money import quantize_down
-
-    return quantize_down(amount, market.amount_step)

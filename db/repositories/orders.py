@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -122,14 +121,3 @@ class OrderRepository:
                 select(OrderRow).where(OrderRow.status.in_([s.value for s in OPEN_STATUSES])).order_by(OrderRow.id)
             )
         )
-
-    @staticmethod
-    def describe(row: OrderRow) -> dict[str, Any]:
-        return {
-            "client_order_id": row.client_order_id,
-            "symbol": row.symbol,
-            "side": row.side,
-            "type": row.type,
-            "amount": str(row.amount),
-            "status": row.status,
-        }
