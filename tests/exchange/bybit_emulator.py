@@ -11,13 +11,12 @@ accepted but the response lost" case).
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import itertools
 import json
 import time
-from collections import defaultdict, deque
+from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -25,7 +24,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from tests.exchange.binance_emulator import ApiKey, Fault, RecordedRequest
+from tests.exchange.emulator_server import ApiKey, EmulatorServer
 
 
 def now_ms() -> int:
@@ -179,7 +178,7 @@ class Execution:
 
 
 @dataclass
-class BybitEmulator:
+class BybitEmulator(EmulatorServer):
     keys: dict[str, ApiKey] = field(default_factory=dict)
     instruments: dict[tuple[str, str], Instrument] = field(default_factory=default_instruments)
     wallet: dict[str, Decimal] = field(default_factory=lambda: {"USDT": Decimal(10000), "BTC": Decimal("0.5")})
@@ -188,41 +187,8 @@ class BybitEmulator:
     orders: list[BybitOrder] = field(default_factory=list)
     executions: list[Execution] = field(default_factory=list)
     market_liquidity: Decimal | None = None  # set: a market order fills at most this much, the rest is cancelled
-    hang_seconds: float = 5.0
     refusals: list[int] = field(default_factory=list)  # the retCode of every error answer
-    requests: list[RecordedRequest] = field(default_factory=list)
-    unhandled: list[str] = field(default_factory=list)
-    _faults: dict[tuple[str, str], deque[Fault]] = field(default_factory=lambda: defaultdict(deque))
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1_700_000_000_000_000_001))
-    _runner: web.AppRunner | None = None
-    _release: asyncio.Event = field(default_factory=asyncio.Event)
-    base_url: str = ""
-
-    # --- lifecycle ---
-    async def start(self) -> str:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self._dispatch)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.5, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # aiohttp exposes the bound port only here
-        self.base_url = f"http://127.0.0.1:{port}"
-        return self.base_url
-
-    async def stop(self) -> None:
-        self._release.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    # --- test controls ---
-    def inject(self, method: str, path: str, fault: Fault, times: int = 1) -> None:
-        """The next `times` requests to (method, path) suffer `fault`; a Fault's code is sent as Bybit's retCode."""
-        for _ in range(times):
-            self._faults[(method.upper(), path)].append(fault)
-
-    def calls(self, method: str, path: str) -> int:
-        return sum(1 for r in self.requests if r.method == method.upper() and r.path == path)
 
     def next_id(self) -> str:
         return str(next(self._ids))
@@ -242,9 +208,7 @@ class BybitEmulator:
         params: dict[str, Any] = dict(parse_qsl(raw_query, keep_blank_values=True))
         if body:
             params.update({key: str(value) for key, value in json.loads(body).items()})
-        self.requests.append(RecordedRequest(request.method, request.path, params))
-        queue = self._faults.get((request.method, request.path))
-        fault = queue.popleft() if queue else None
+        fault = self._record(request, params)
         if fault is not None and not fault.after_processing:
             return await self._apply_fault(request, fault)
         route = ROUTES.get((request.method, request.path))
@@ -263,23 +227,11 @@ class BybitEmulator:
             return await self._apply_fault(request, fault)
         return web.json_response(_envelope(0, "OK", result))
 
-    async def _apply_fault(self, request: web.Request, fault: Fault) -> web.StreamResponse:
-        if fault.kind == "hang":
-            try:
-                await asyncio.wait_for(self._release.wait(), self.hang_seconds)
-            except TimeoutError:
-                pass
-            return web.Response(status=504, text="<html>504 Gateway Time-out</html>")
-        if fault.kind == "drop":
-            assert request.transport is not None
-            request.transport.abort()
-            return web.Response(status=500)
-        headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
-        if fault.code is not None:
-            return web.json_response(_envelope(fault.code, fault.msg, {}), status=fault.status, headers=headers)
-        if fault.status == 429:
-            return web.json_response(_envelope(10006, "Too many visits!", {}), status=429, headers=headers)
-        return web.Response(status=fault.status, text="<html>Service Unavailable</html>", headers=headers)
+    def _error(self, code: int, msg: str, status: int, headers: dict[str, str]) -> web.StreamResponse:
+        return web.json_response(_envelope(code, msg, {}), status=status, headers=headers)
+
+    def _rate_limited(self, headers: dict[str, str]) -> web.StreamResponse:
+        return web.json_response(_envelope(10006, "Too many visits!", {}), status=429, headers=headers)
 
     def _authenticate(self, request: web.Request, signed_text: str) -> None:
         headers = request.headers

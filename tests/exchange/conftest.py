@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 import pytest
 
@@ -62,9 +63,9 @@ def sleep() -> RecordingSleep:
 ExchangeFactory = Callable[..., CcxtExchange]
 
 
-@pytest.fixture
-async def make_exchange(emulator: BinanceEmulator, sleep: RecordingSleep) -> AsyncIterator[ExchangeFactory]:
-    """Build CcxtExchange clients against the emulator; all are closed after the test."""
+@asynccontextmanager
+async def emulated_clients(exchange_id: str, base_url: str, sleep: RecordingSleep) -> AsyncIterator[ExchangeFactory]:
+    """A factory of CcxtExchange clients of `exchange_id` pointed at an emulator; all are closed afterwards."""
     created: list[CcxtExchange] = []
 
     def factory(
@@ -73,12 +74,12 @@ async def make_exchange(emulator: BinanceEmulator, sleep: RecordingSleep) -> Asy
         retry_policy: RetryPolicy = FAST_RETRIES,
     ) -> CcxtExchange:
         exchange = CcxtExchange(
-            "binance",
+            exchange_id,
             credentials,
             market_type=market_type,
             retry_policy=retry_policy,
             timeout_ms=CLIENT_TIMEOUT_MS,
-            url_override=emulator.base_url,
+            url_override=base_url,
             enable_rate_limit=False,
             close_delay_ms=0,
             sleep=sleep,
@@ -86,9 +87,18 @@ async def make_exchange(emulator: BinanceEmulator, sleep: RecordingSleep) -> Asy
         created.append(exchange)
         return exchange
 
-    yield factory
-    for exchange in created:
-        await exchange.close()
+    try:
+        yield factory
+    finally:
+        for exchange in created:
+            await exchange.close()
+
+
+@pytest.fixture
+async def make_exchange(emulator: BinanceEmulator, sleep: RecordingSleep) -> AsyncIterator[ExchangeFactory]:
+    """Build CcxtExchange clients against the Binance emulator; all are closed after the test."""
+    async with emulated_clients("binance", emulator.base_url, sleep) as factory:
+        yield factory
 
 
 @pytest.fixture

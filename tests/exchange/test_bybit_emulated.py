@@ -12,17 +12,9 @@ from adapters.exchange.errors import AuthenticationFailed, InsufficientFunds, Pe
 from domain.credentials import ExchangeCredentials
 from domain.market import MarketType
 from domain.trading import OrderRequest, OrderSide, OrderStatus, OrderType, PositionSide
-from tests.exchange.binance_emulator import ApiKey, Fault
 from tests.exchange.bybit_emulator import BybitEmulator
-from tests.exchange.conftest import (
-    CLIENT_TIMEOUT_MS,
-    FAST_RETRIES,
-    TEST_CREDENTIALS,
-    TEST_KEY,
-    TEST_SECRET,
-    ExchangeFactory,
-    RecordingSleep,
-)
+from tests.exchange.conftest import TEST_KEY, TEST_SECRET, ExchangeFactory, RecordingSleep, emulated_clients
+from tests.exchange.emulator_server import ApiKey, Fault
 
 CREATE = ("POST", "/v5/order/create")
 
@@ -37,28 +29,8 @@ async def bybit_emulator() -> AsyncIterator[BybitEmulator]:
 
 @pytest.fixture
 async def make_bybit(bybit_emulator: BybitEmulator, sleep: RecordingSleep) -> AsyncIterator[ExchangeFactory]:
-    created: list[CcxtExchange] = []
-
-    def factory(
-        market_type: MarketType = MarketType.SPOT, credentials: ExchangeCredentials | None = TEST_CREDENTIALS
-    ) -> CcxtExchange:
-        exchange = CcxtExchange(
-            "bybit",
-            credentials,
-            market_type=market_type,
-            retry_policy=FAST_RETRIES,
-            timeout_ms=CLIENT_TIMEOUT_MS,
-            url_override=bybit_emulator.base_url,
-            enable_rate_limit=False,
-            close_delay_ms=0,
-            sleep=sleep,
-        )
-        created.append(exchange)
-        return exchange
-
-    yield factory
-    for exchange in created:
-        await exchange.close()
+    async with emulated_clients("bybit", bybit_emulator.base_url, sleep) as factory:
+        yield factory
     assert bybit_emulator.unhandled == []  # ccxt called nothing the emulator does not serve
 
 

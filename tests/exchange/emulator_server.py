@@ -1,0 +1,115 @@
+"""What the Binance and Bybit emulators share: a real aiohttp server on 127.0.0.1, a log of every request, and
+faults injected per endpoint and per count. Each exchange's emulator adds its routes, its signature check and
+the body its errors come in."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from typing import Literal
+
+from aiohttp import web
+
+FaultKind = Literal["status", "hang", "drop"]
+
+
+@dataclass(frozen=True)
+class Fault:
+    """What goes wrong with one request. after_processing=True: the request takes effect, its answer is lost.
+
+    A "status" fault with an exchange error code answers with the exchange's JSON error body instead of HTML.
+    """
+
+    kind: FaultKind
+    status: int = 503
+    retry_after: int | None = None
+    after_processing: bool = False
+    code: int | None = None
+    msg: str = ""
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    key: str
+    secret: str
+    allowed_ips: frozenset[str] | None = None  # None: any IP
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    params: dict[str, str]
+
+
+@dataclass
+class EmulatorServer:
+    hang_seconds: float = 5.0
+    requests: list[RecordedRequest] = field(default_factory=list)
+    unhandled: list[str] = field(default_factory=list)
+    _faults: dict[tuple[str, str], deque[Fault]] = field(default_factory=lambda: defaultdict(deque))
+    _runner: web.AppRunner | None = None
+    _release: asyncio.Event = field(default_factory=asyncio.Event)
+    base_url: str = ""
+
+    # --- lifecycle ---
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._dispatch)
+        self._runner = web.AppRunner(app, shutdown_timeout=0.5, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # aiohttp exposes the bound port only here
+        self.base_url = f"http://127.0.0.1:{port}"
+        return self.base_url
+
+    async def stop(self) -> None:
+        self._release.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # --- test controls ---
+    def inject(self, method: str, path: str, fault: Fault, times: int = 1) -> None:
+        """The next `times` requests to (method, path) suffer `fault`."""
+        for _ in range(times):
+            self._faults[(method.upper(), path)].append(fault)
+
+    def calls(self, method: str, path: str) -> int:
+        return sum(1 for r in self.requests if r.method == method.upper() and r.path == path)
+
+    # --- plumbing for the exchange emulators ---
+    def _record(self, request: web.Request, params: dict[str, str]) -> Fault | None:
+        """Log the request and take the next fault queued for its endpoint, if any."""
+        self.requests.append(RecordedRequest(request.method, request.path, params))
+        queue = self._faults.get((request.method, request.path))
+        return queue.popleft() if queue else None
+
+    async def _apply_fault(self, request: web.Request, fault: Fault) -> web.StreamResponse:
+        if fault.kind == "hang":
+            try:
+                await asyncio.wait_for(self._release.wait(), self.hang_seconds)
+            except TimeoutError:
+                pass
+            return self._gateway_timeout()
+        if fault.kind == "drop":
+            assert request.transport is not None
+            request.transport.abort()
+            return web.Response(status=500)
+        headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+        if fault.code is not None:
+            return self._error(fault.code, fault.msg, fault.status, headers)
+        if fault.status == 429:
+            return self._rate_limited(headers)
+        return web.Response(status=fault.status, text="<html>Service Unavailable</html>", headers=headers)
+
+    # --- what each exchange answers in its own format ---
+    def _gateway_timeout(self) -> web.StreamResponse:
+        return web.Response(status=504, text="<html>504 Gateway Time-out</html>")
+
+    def _error(self, code: int, msg: str, status: int, headers: dict[str, str]) -> web.StreamResponse:
+        return web.json_response({"code": code, "msg": msg}, status=status, headers=headers)
+
+    def _rate_limited(self, headers: dict[str, str]) -> web.StreamResponse:
+        return web.Response(status=429, text="<html>Too Many Requests</html>", headers=headers)
