@@ -20,6 +20,7 @@ from typing import Any
 import ccxt
 from loguru import logger
 
+from adapters.exchange import ccxt_lookup as lookup
 from adapters.exchange import ccxt_mapping as mapping
 from adapters.exchange.ccxt_client import build_ccxt_client
 from adapters.exchange.ccxt_errors import (
@@ -42,11 +43,6 @@ from domain.trading import Balance, Order, OrderRequest, Position
 
 _QUERY_STRING = re.compile(r"\?\S*")  # signed query strings stay out of the logs
 _BYBIT_LEVERAGE_UNCHANGED = "110043"  # retCode of "Set leverage not modified"
-_ORDER_LISTS = (
-    ("fetch_open_orders", "fetchOpenOrders"),
-    ("fetch_closed_orders", "fetchClosedOrders"),
-    ("fetch_canceled_orders", "fetchCanceledOrders"),
-)
 
 
 class CcxtExchange:
@@ -324,55 +320,18 @@ class CcxtExchange:
             params["acknowledged"] = True  # ccxt's bybit asks callers to accept that only recent orders are found
         return params
 
+    def _lookup_context(self) -> lookup.LookupContext:
+        return lookup.LookupContext(self.exchange_id, self.market_type, self._client.has, self._retrying)
+
     async def fetch_order_by_client_id(self, client_order_id: str, symbol: str) -> Order | None:
         info = await self.market(symbol)
         ccxt_symbol = self._ccxt_symbol(symbol)
         action = f"look up order {client_order_id}"
         try:
-            if self.exchange_id == "binance":
-                raw = await self._binance_order_by_client_id(client_order_id, ccxt_symbol)
-            elif self.exchange_id == "bybit":
-                raw = await self._bybit_order_by_client_id(client_order_id, ccxt_symbol)
-            else:
-                raw = await self._scan_for_client_id(client_order_id, ccxt_symbol)
+            raw = await lookup.order_by_client_id(self._lookup_context(), client_order_id, ccxt_symbol)
         except ccxt.BaseError as error:
             raise self._domain_error(error, action) from None
         return await self._order(raw, info.symbol, client_order_id) if raw is not None else None
-
-    async def _binance_order_by_client_id(self, client_order_id: str, ccxt_symbol: str) -> dict[str, Any] | None:
-        queries: list[dict[str, Any]] = [{"clientOrderId": client_order_id}]
-        if self.market_type is MarketType.PERPETUAL:
-            queries.append({"clientOrderId": client_order_id, "trigger": True})  # binance algo (stop) orders
-        for params in queries:
-            try:
-                return await self._retrying("fetch_order", "", ccxt_symbol, params)
-            except ccxt.OrderNotFound:
-                continue
-        return None
-
-    async def _bybit_order_by_client_id(self, client_order_id: str, ccxt_symbol: str) -> dict[str, Any] | None:
-        """Bybit filters by orderLinkId itself: the live order list (which on a unified account also holds recent
-        closed orders when asked for one id), then the order history of any status.
-
-        The generic scan would read only the first page (20) of the Filled and the Cancelled history and miss a
-        partially filled order that was then cancelled (status PartiallyFilledCanceled).
-        """
-        params = {"orderLinkId": client_order_id}
-        for method in ("fetch_open_orders", "fetch_canceled_and_closed_orders"):
-            for raw in await self._retrying(method, ccxt_symbol, None, None, dict(params)):
-                if raw.get("clientOrderId") == client_order_id:
-                    return raw
-        return None
-
-    async def _scan_for_client_id(self, client_order_id: str, ccxt_symbol: str) -> dict[str, Any] | None:
-        """For exchanges without a query-by-client-id in ccxt: search open, then closed and cancelled orders."""
-        for method, capability in _ORDER_LISTS:
-            if not self._client.has.get(capability):
-                continue
-            for raw in await self._retrying(method, ccxt_symbol):
-                if raw.get("clientOrderId") == client_order_id:
-                    return raw
-        return None
 
     async def _order(self, raw: dict[str, Any], symbol: str, client_order_id: str = "") -> Order:
         """The domain order; one reported filled without its fills gets them from the exchange's trade history.
@@ -384,7 +343,9 @@ class CcxtExchange:
         if order.filled <= 0 or order.fills or order.id.startswith(mapping.CONDITIONAL_ID_PREFIX):
             return order
         try:
-            trades = await self._order_trades(order.id, self._ccxt_symbol(symbol), raw.get("timestamp"))
+            trades = await lookup.order_trades(
+                self._lookup_context(), order.id, self._ccxt_symbol(symbol), raw.get("timestamp")
+            )
         except Exception as error:  # an outage or a surprise in the trades must not cost the order itself
             detail = f"{type(error).__name__}: {self._detail(error)}"
             logger.warning("{} could not read the trades of order {}: {}", self.exchange_id, order.id, detail)
@@ -395,20 +356,6 @@ class CcxtExchange:
         if (covered := sum(fill.amount for fill in completed.fills)) != order.filled:
             logger.warning("{} order {}: trades cover {} of {}", self.exchange_id, order.id, covered, order.filled)
         return completed
-
-    async def _order_trades(self, order_id: str, ccxt_symbol: str, since: int | None) -> list[dict[str, Any]] | None:
-        """One order's trades: fetchOrderTrades, else fetchMyTrades filtered by order id; None when neither exists."""
-        if self._client.has.get("fetchOrderTrades"):
-            try:
-                return await self._retrying("fetch_order_trades", order_id, ccxt_symbol)
-            except ccxt.NotSupported:  # ccxt's binance: spot only
-                pass
-        if not self._client.has.get("fetchMyTrades"):
-            return None
-        # Binance filters by order id itself (GET /fapi/v1/userTrades?orderId=), and then takes no startTime.
-        params = {"orderId": order_id} if self.exchange_id == "binance" else {}
-        trades = await self._retrying("fetch_my_trades", ccxt_symbol, None if params else since, None, params)
-        return [trade for trade in trades if str(trade.get("order")) == order_id]
 
     async def fetch_open_orders(self, symbol: str | None = None) -> list[Order]:
         await self.load_markets()
