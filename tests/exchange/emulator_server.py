@@ -11,6 +11,8 @@ from typing import Literal
 
 from aiohttp import web
 
+from tests.local_http import serve
+
 FaultKind = Literal["status", "hang", "drop"]
 
 
@@ -57,12 +59,7 @@ class EmulatorServer:
     async def start(self) -> str:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.5, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # aiohttp exposes the bound port only here
-        self.base_url = f"http://127.0.0.1:{port}"
+        self._runner, self.base_url = await serve(app, shutdown_timeout=0.5)
         return self.base_url
 
     async def stop(self) -> None:

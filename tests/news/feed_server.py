@@ -12,6 +12,7 @@ from xml.sax.saxutils import escape
 from aiohttp import web
 
 from domain.money import utc_now
+from tests.local_http import serve
 
 
 def rss_document(items: list[tuple[str, str, datetime]]) -> str:
@@ -58,12 +59,7 @@ class FeedServer:
     async def start(self) -> FeedServer:
         app = web.Application()
         app.router.add_get("/{path:.*}", self._serve)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self.url = f"http://{host}:{port}"
+        self._runner, self.url = await serve(app)
         return self
 
     async def stop(self) -> None:
