@@ -6,9 +6,14 @@ vote is stored in ai_decisions whether or not it counted.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from domain.decision import Action, Decision
+
+DEFAULT_WEIGHT = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,3 +64,19 @@ class ConsensusResult:
     @property
     def responders(self) -> tuple[Vote, ...]:
         return tuple(vote for vote in self.votes if not vote.abstained)
+
+
+def is_valid_weight(weight: object) -> bool:
+    """A provider weight scales that provider's share of the averages: only a finite number >= 0 can."""
+    if isinstance(weight, Decimal):
+        return weight.is_finite() and weight >= 0
+    if isinstance(weight, bool) or not isinstance(weight, int | float):
+        return False
+    return math.isfinite(weight) and weight >= 0
+
+
+def check_weights(weights: Mapping[str, object]) -> None:
+    """Raise ValueError naming every provider whose weight is not a finite number >= 0."""
+    invalid = sorted(f"{name}={weight!r}" for name, weight in weights.items() if not is_valid_weight(weight))
+    if invalid:
+        raise ValueError(f"provider weights must be finite numbers >= 0; invalid for: {', '.join(invalid)}")

@@ -11,6 +11,8 @@ from functools import lru_cache
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.vote import check_weights
+
 DEFAULT_NEWS_FEEDS = (
     "https://www.coindesk.com/arc/outboundfeeds/rss/",
     "https://cointelegraph.com/rss",
@@ -108,6 +110,13 @@ class Settings(BaseSettings):
             return "postgresql+asyncpg://" + value.removeprefix("postgresql://")
         if value.startswith("sqlite:///"):
             return "sqlite+aiosqlite:///" + value.removeprefix("sqlite:///")
+        return value
+
+    @field_validator("ai_provider_weights")
+    @classmethod
+    def _finite_weights(cls, value: dict[str, float]) -> dict[str, float]:
+        """Infinity, 1e999 (read as infinity), NaN or a negative weight cannot weigh a vote: refuse it at load."""
+        check_weights(value)
         return value
 
 

@@ -3,18 +3,20 @@
 Abstentions never count. Fewer than min_responders answers, a tie for the most votes, or a leader with fewer
 than min_consensus votes all mean HOLD. Levels and confidence of an agreed decision are averages over the
 agreeing votes, weighted by provider weight x confidence (confidence by provider weight).
+
+Every vote can move the result: an agreeing one shifts the averages, any answer changes the tally. So there is
+no point before the last answer at which the decision is known, and the ensemble waits for every analyst.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from decimal import Decimal
-from itertools import combinations_with_replacement
+from decimal import Decimal, getcontext
 
 from domain.decision import Action, Decision
 from domain.money import to_decimal
-from domain.vote import ConsensusReason, ConsensusResult, Vote
+from domain.vote import DEFAULT_WEIGHT, ConsensusReason, ConsensusResult, Vote, is_valid_weight
 
 Verdict = tuple[Action, str]
 _ABSTAIN = None
@@ -60,23 +62,8 @@ def verdict(counts: Counter, *, min_consensus: int, min_responders: int) -> Verd
     return top_action, ConsensusReason.CONSENSUS
 
 
-def outcome_settled(votes: Iterable[Vote], pending: int, *, min_consensus: int, min_responders: int) -> bool:
-    """True when no way the pending providers could answer (or abstain) would change the verdict."""
-    counts = Counter(vote.action for vote in votes if vote.decision is not None)
-    current = verdict(counts, min_consensus=min_consensus, min_responders=min_responders)
-    if pending == 0:
-        return True
-    outcomes: tuple[Action | None, ...] = (_ABSTAIN, *Action)
-    for combination in combinations_with_replacement(outcomes, pending):
-        future = counts.copy()
-        future.update(action for action in combination if action is not _ABSTAIN)
-        if verdict(future, min_consensus=min_consensus, min_responders=min_responders) != current:
-            return False
-    return True
-
-
 def _combined(action: Action, agreeing: list[Vote], weights: Mapping[str, float]) -> Decision:
-    provider_weights = [to_decimal(weights.get(vote.provider, 1.0)) for vote in agreeing]
+    provider_weights = [_provider_weight(weights, vote.provider) for vote in agreeing]
     decisions = [vote.decision for vote in agreeing if vote.decision is not None]
     confidence = _weighted_mean([d.confidence for d in decisions], provider_weights)
     level_weights = [w * d.confidence for w, d in zip(provider_weights, decisions, strict=True)]
@@ -90,6 +77,15 @@ def _combined(action: Action, agreeing: list[Vote], weights: Mapping[str, float]
     return Decision(action, confidence.quantize(Decimal("0.0001")), stop_loss, take_profit, reasoning)
 
 
+def _provider_weight(weights: Mapping[str, float], provider: str) -> Decimal:
+    """The configured weight; one that cannot weigh anything (infinite, NaN, negative) counts as the default.
+
+    Settings and EnsembleConfig refuse such weights; this keeps a directly built one from failing a consultation.
+    """
+    weight = weights.get(provider, DEFAULT_WEIGHT)
+    return to_decimal(weight if is_valid_weight(weight) else DEFAULT_WEIGHT)
+
+
 def _weighted_mean(values: list[Decimal], weights: list[Decimal]) -> Decimal:
     total = sum(weights, Decimal(0))
     if total <= 0:
@@ -98,12 +94,18 @@ def _weighted_mean(values: list[Decimal], weights: list[Decimal]) -> Decimal:
 
 
 def _weighted_level(levels: list[Decimal | None], weights: list[Decimal]) -> Decimal | None:
+    """The weighted mean, rounded to the finest step among the levels, as far as the arithmetic carries digits.
+
+    An over-precise level (11002.7600000000000000000000000001) would otherwise ask quantize for more digits
+    than the context holds, and raise.
+    """
     pairs = [(level, weight) for level, weight in zip(levels, weights, strict=True) if level is not None]
     if not pairs:
         return None
     mean = _weighted_mean([level for level, _ in pairs], [weight for _, weight in pairs])
-    finest = min(level.as_tuple().exponent for level, _ in pairs)  # type: ignore[type-var]
-    return mean.quantize(Decimal(1).scaleb(finest)) if isinstance(finest, int) else mean
+    finest = min(int(level.as_tuple().exponent) for level, _ in pairs)
+    carried = mean.adjusted() - getcontext().prec + 1
+    return mean.quantize(Decimal(1).scaleb(max(finest, carried)))
 
 
 def _hold_reasoning(reason: str, counts: Counter) -> str:

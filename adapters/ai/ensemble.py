@@ -1,7 +1,8 @@
-"""Ask every analyst in parallel and reach a consensus as soon as it can no longer change.
+"""Ask every analyst in parallel and reach a consensus over all their answers.
 
-Each provider gets its own timeout, the whole call an overall deadline. When the remaining answers cannot
-change the verdict, the rest are cancelled and recorded as abstentions ("cancelled: outcome decided").
+Each provider gets its own timeout, the whole call an overall deadline: those two bound the latency. There is
+no earlier stop, because any answer still outstanding could change the decision (see consensus). Analysts still
+running at the deadline are cancelled and recorded as abstentions ("timeout: overall deadline").
 """
 
 from __future__ import annotations
@@ -11,17 +12,17 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from loguru import logger
 
-from adapters.ai.consensus import consensus, outcome_settled
+from adapters.ai.consensus import consensus
 from adapters.ai.port import AIProvider
 from adapters.ai.prompt import PROMPT_VERSION
 from adapters.ai.votes import Stopwatch, abstention
 from domain.snapshot import MarketSnapshot
-from domain.vote import ConsensusResult, Vote
+from domain.vote import ConsensusResult, Vote, check_weights
 
-CANCELLED_DECIDED = "cancelled: outcome decided"
 CANCELLED_DEADLINE = "timeout: overall deadline"
 
 
@@ -38,9 +39,9 @@ class EnsembleConfig:
             raise ValueError("min_consensus and min_responders must be at least 1")
         if self.provider_timeout_s <= 0 or self.overall_deadline_s <= 0:
             raise ValueError("provider timeout and overall deadline must be positive")
-        negative = sorted(name for name, weight in self.weights.items() if weight < 0)
-        if negative:
-            raise ValueError(f"provider weights must be >= 0; negative for: {', '.join(negative)}")
+        check_weights(self.weights)
+        # a read-only copy, so the caller's dict cannot slip in an invalid weight after the check
+        object.__setattr__(self, "weights", MappingProxyType(dict(self.weights)))
 
 
 class Ensemble:
@@ -60,22 +61,10 @@ class Ensemble:
     async def decide(self, snapshot: MarketSnapshot) -> ConsensusResult:
         config = self.config
         tasks = {asyncio.create_task(self._ask(provider, snapshot)): provider for provider in self.providers}
-        votes: list[Vote] = []
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + config.overall_deadline_s
-        pending = set(tasks)
+        pending: set[asyncio.Task[Vote]] = set(tasks)
         try:
-            while pending:
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    break
-                done, pending = await asyncio.wait(pending, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
-                votes.extend(task.result() for task in done)
-                if pending and outcome_settled(
-                    votes, len(pending), min_consensus=config.min_consensus, min_responders=config.min_responders
-                ):
-                    votes.extend(await _cancel(pending, tasks, CANCELLED_DECIDED))
-                    pending = set()
+            done, pending = await asyncio.wait(tasks, timeout=config.overall_deadline_s)
+            votes = [task.result() for task in tasks if task in done]  # in the analysts' order: repeatable
             if pending:
                 votes.extend(await _cancel(pending, tasks, CANCELLED_DEADLINE))
         except asyncio.CancelledError:

@@ -10,6 +10,8 @@ import asyncio
 from enum import StrEnum
 
 import openai
+from openai.types.chat import ChatCompletionMessageParam
+from openai.types.chat.completion_create_params import ResponseFormat as ResponseFormatParam
 
 from adapters.ai.prompt import DECISION_JSON_SCHEMA, PROMPT_VERSION, SYSTEM_PROMPT, build_prompt
 from adapters.ai.votes import LLMAbstentions, Stopwatch, sdk_error_reason, vote_from_answer
@@ -51,12 +53,13 @@ class OpenAIChatProvider(LLMAbstentions):
     async def analyse(self, snapshot: MarketSnapshot) -> Vote:
         watch = Stopwatch()
         try:
+            messages: list[ChatCompletionMessageParam] = [
+                {"role": "system", "content": SYSTEM_PROMPT},
+                {"role": "user", "content": build_prompt(snapshot)},
+            ]
             completion = await self._client.chat.completions.create(
                 model=self.model,
-                messages=[
-                    {"role": "system", "content": SYSTEM_PROMPT},
-                    {"role": "user", "content": build_prompt(snapshot)},
-                ],
+                messages=messages,
                 response_format=self._response_format(),
                 temperature=0.2,
                 max_tokens=MAX_ANSWER_TOKENS,
@@ -92,7 +95,7 @@ class OpenAIChatProvider(LLMAbstentions):
     async def close(self) -> None:
         await self._client.close()
 
-    def _response_format(self) -> dict:
+    def _response_format(self) -> ResponseFormatParam:
         if self.response_format is ResponseFormat.JSON_OBJECT:
             return {"type": "json_object"}
         return {

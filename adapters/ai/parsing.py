@@ -1,7 +1,8 @@
 """Turn an analyst's text into a Decision: tolerant about packaging, strict about numbers.
 
 JSON may arrive bare, inside ```json fences or wrapped in prose. What it says must make sense: confidence
-in 0..1, positive prices, and for BUY / SELL both levels present and on the correct side of the current price.
+in 0..1, positive prices, and for BUY / SELL both levels present, on the correct side of the current price,
+within a factor of MAX_LEVEL_FACTOR of it and written with at most MAX_LEVEL_DIGITS digits.
 Anything else raises AnswerRejected with a short reason that the vote records as its abstain_reason.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +20,10 @@ from domain.decision import Action, Decision
 from domain.trading import PositionSide
 
 MAX_REASONING_CHARS = 500
+# A level 10x away from the price is a typo or a hallucination, not a plan; and a float carries at most 17
+# significant digits. Within both bounds the consensus averages levels exactly at their own precision.
+MAX_LEVEL_FACTOR = Decimal(10)
+MAX_LEVEL_DIGITS = 18
 _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
 _REFUSAL = re.compile(
     r"\b(I can(?:no|')t|I cannot|I'm (?:sorry|unable)|I am (?:sorry|unable)|unable to (?:help|provide|assist)"
@@ -66,31 +72,39 @@ class DecisionAnswer(BaseModel):
 
 
 def extract_json_object(text: str) -> dict[str, Any]:
-    """The first JSON object in text that looks like a decision (has an "action" key)."""
-    candidates = [text.strip(), *(match.strip() for match in _FENCE.findall(text))]
-    for candidate in candidates:
+    """The first JSON object in text that looks like a decision (has an "action" key), else the first object.
+
+    The whole text is tried first, then ```json fences in order, then every object embedded in prose.
+    """
+    first_object: dict[str, Any] | None = None
+    for value in _json_objects(text):
+        if "action" in value:
+            return value
+        if first_object is None:
+            first_object = value
+    if first_object is not None:
+        return first_object
+    if _REFUSAL.search(text):
+        raise AnswerRejected(AbstainReason.REFUSED, "the analyst declined to answer")
+    raise AnswerRejected(AbstainReason.MALFORMED_JSON, "no JSON object found in the answer")
+
+
+def _json_objects(text: str) -> Iterator[dict[str, Any]]:
+    for candidate in (text.strip(), *(match.strip() for match in _FENCE.findall(text))):
         try:
             value = json.loads(candidate, parse_float=Decimal)
         except ValueError:
             continue
         if isinstance(value, dict):
-            return value
+            yield value
     decoder = json.JSONDecoder(parse_float=Decimal)
-    first_object: dict[str, Any] | None = None
     for start in (index for index, char in enumerate(text) if char == "{"):
         try:
             value, _ = decoder.raw_decode(text, start)
         except ValueError:
             continue
         if isinstance(value, dict):
-            if "action" in value:
-                return value
-            first_object = first_object or value
-    if first_object is not None:
-        return first_object
-    if _REFUSAL.search(text):
-        raise AnswerRejected(AbstainReason.REFUSED, "the analyst declined to answer")
-    raise AnswerRejected(AbstainReason.MALFORMED_JSON, "no JSON object found in the answer")
+            yield value
 
 
 def parse_decision(
@@ -121,6 +135,8 @@ def _checked_decision(answer: DecisionAnswer, price: Decimal, position_side: Pos
     stop_loss, take_profit = answer.stop_loss, answer.take_profit
     if stop_loss is None or take_profit is None:
         raise AnswerRejected(AbstainReason.CONTRADICTORY, f"{action} without both stop_loss and take_profit")
+    _check_level("stop_loss", stop_loss, price)
+    _check_level("take_profit", take_profit, price)
     if action is Action.BUY and not stop_loss < price < take_profit:
         raise AnswerRejected(
             AbstainReason.CONTRADICTORY, f"BUY needs stop_loss < {price} < take_profit, got {stop_loss} / {take_profit}"
@@ -131,3 +147,13 @@ def _checked_decision(answer: DecisionAnswer, price: Decimal, position_side: Pos
             f"SELL needs take_profit < {price} < stop_loss, got {take_profit} / {stop_loss}",
         )
     return Decision(action, answer.confidence, stop_loss, take_profit, reasoning)
+
+
+def _check_level(name: str, level: Decimal, price: Decimal) -> None:
+    """Bounds for a level the decision keeps (HOLD and CLOSE drop theirs), so the consensus can average it."""
+    if not price / MAX_LEVEL_FACTOR <= level <= price * MAX_LEVEL_FACTOR:
+        raise AnswerRejected(
+            AbstainReason.OUT_OF_RANGE, f"{name} {level} is more than {MAX_LEVEL_FACTOR}x away from the price {price}"
+        )
+    if len(level.as_tuple().digits) > MAX_LEVEL_DIGITS:
+        raise AnswerRejected(AbstainReason.OUT_OF_RANGE, f"{name} {level} has more than {MAX_LEVEL_DIGITS} digits")

@@ -1,11 +1,14 @@
 from decimal import Decimal
 
-from hypothesis import given, settings
+import pytest
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from adapters.ai.consensus import consensus, outcome_settled
-from domain.decision import Action
-from domain.vote import ConsensusReason
+from adapters.ai.consensus import consensus
+from adapters.ai.parsing import AnswerRejected, parse_decision
+from domain.decision import Action, Decision
+from domain.trading import PositionSide
+from domain.vote import ConsensusReason, Vote
 from tests.ai.votes import vote
 
 BUY, SELL, HOLD, CLOSE = Action.BUY, Action.SELL, Action.HOLD, Action.CLOSE
@@ -56,16 +59,22 @@ def test_consensus_when_majority_is_hold_then_hold_by_consensus():
     assert result.decision.action is HOLD and result.reason == ConsensusReason.CONSENSUS
 
 
-def test_outcome_settled_when_remaining_answers_could_tie_then_not_settled():
-    assert not outcome_settled([vote("a", BUY), vote("b", BUY)], 2, min_consensus=2, min_responders=2)
+def test_consensus_when_levels_finer_than_the_arithmetic_carries_then_rounded_not_raised():
+    fine = Decimal("11002.7600000000000000000000000001")  # 33 digits, more than the 28 of the context
+    votes = [
+        Vote("a", "m", Decision(BUY, Decimal("0.8"), Decimal("10900.5"), fine)),
+        Vote("b", "m", Decision(BUY, Decimal("0.8"), Decimal("1e-40"), Decimal("11002.76"))),
+    ]
+    result = consensus(votes)
+    assert result.reason == ConsensusReason.CONSENSUS
+    assert result.decision.take_profit == Decimal("11002.76000000000000000000000")
+    assert Decimal("0") < result.decision.stop_loss < Decimal("10900.5")
 
 
-def test_outcome_settled_when_majority_unreachable_by_others_then_settled():
-    assert outcome_settled([vote("a", BUY), vote("b", BUY), vote("c", BUY)], 1, min_consensus=2, min_responders=2)
-
-
-def test_outcome_settled_when_nothing_pending_then_settled():
-    assert outcome_settled([], 0, min_consensus=2, min_responders=2)
+@pytest.mark.parametrize("weight", [float("inf"), float("-inf"), float("nan"), -2.0, Decimal("sNaN")])
+def test_consensus_when_a_weight_is_not_finite_or_negative_then_default_weight_not_raised(weight):
+    votes = [vote("a", BUY, "0.8", "90", "120"), vote("b", BUY, "0.6", "94", "130")]
+    assert consensus(votes, weights={"a": weight}) == consensus(votes)
 
 
 actions = st.sampled_from([BUY, SELL, HOLD, CLOSE, None])
@@ -112,10 +121,61 @@ def test_consensus_when_equal_counts_for_two_actions_then_hold(n, action_a, acti
     assert result.decision.action is HOLD and result.reason == ConsensusReason.TIE
 
 
-@settings(max_examples=150, deadline=None)
-@given(done=vote_lists, pending=st.integers(0, 3), future=st.lists(actions, min_size=3, max_size=3))
-def test_outcome_settled_when_true_then_any_remaining_answers_keep_the_verdict(done, pending, future):
-    if outcome_settled(done, pending, min_consensus=2, min_responders=2):
-        settled = consensus(done + [vote(f"late{i}", None) for i in range(pending)])
-        completed = consensus(done + [vote(f"late{i}", action) for i, action in enumerate(future[:pending])])
-        assert (completed.decision.action, completed.reason) == (settled.decision.action, settled.reason)
+PRICE = Decimal("11227.31")
+fractions = st.decimals(min_value=Decimal("0.0001"), max_value=Decimal("0.5"), places=4)
+offsets = st.integers(-60, 3).map(lambda exponent: Decimal(1).scaleb(exponent))  # 1e-60 (over-precise) .. 1000
+wild = st.one_of(
+    st.decimals(allow_nan=False, allow_infinity=False),
+    st.integers(-60, 60).map(lambda exponent: Decimal(1).scaleb(exponent)),
+    st.integers(-(10**40), 10**40).map(Decimal),
+)
+
+
+def mostly(plain: st.SearchStrategy, *odd: st.SearchStrategy) -> st.SearchStrategy:
+    """plain three times in four, otherwise one of the odd strategies."""
+    return st.integers(0, 3).flatmap(lambda pick: st.one_of(*odd) if pick == 0 else plain)
+
+
+below = mostly(fractions.map(lambda f: PRICE - PRICE * f), offsets.map(lambda p: PRICE - p), wild, st.none())
+above = mostly(fractions.map(lambda f: PRICE + PRICE * f), offsets.map(lambda p: PRICE + p), wild, st.none())
+confidences = mostly(
+    st.decimals(min_value=0, max_value=1, places=2), st.decimals(min_value=0, max_value=1, allow_nan=False), wild
+)
+
+
+@st.composite
+def answers(draw, leaning: str) -> dict:
+    """Answers that look valid: levels mostly on the correct side, numbers of any precision and size."""
+    action = draw(st.sampled_from([leaning, leaning, leaning, "BUY", "SELL", "HOLD", "CLOSE"]))
+    low, high = draw(below), draw(above)
+    stop_loss, take_profit = (high, low) if action == "SELL" else (low, high)
+    return {"action": action, "confidence": draw(confidences), "stop_loss": stop_loss, "take_profit": take_profit}
+
+
+finite_weights = st.one_of(st.floats(min_value=0, allow_infinity=False), st.sampled_from([0.0, 1e-300, 1e300]))
+
+
+def parsed_vote(provider: str, answer: dict) -> Vote:
+    try:
+        return Vote(provider, "m", parse_decision(answer, PRICE, PositionSide.LONG))
+    except AnswerRejected as rejected:
+        return Vote(provider, "m", None, abstain_reason=rejected.reason)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    items=st.sampled_from(["BUY", "SELL"]).flatmap(lambda leaning: st.lists(answers(leaning), min_size=1, max_size=5)),
+    weights=st.dictionaries(st.sampled_from(["p0", "p1", "p2"]), finite_weights),
+    min_consensus=st.integers(1, 3),
+)
+def test_consensus_when_answers_carry_arbitrary_finite_numbers_then_never_raises_and_levels_stay_sane(
+    items, weights, min_consensus
+):
+    votes = [parsed_vote(f"p{index}", answer) for index, answer in enumerate(items)]
+    decision = consensus(votes, min_consensus=min_consensus, min_responders=1, weights=weights).decision
+    event(f"decision {decision.action}")
+    assert Decimal(0) <= decision.confidence <= Decimal(1)
+    if decision.action is BUY:
+        assert decision.stop_loss < PRICE < decision.take_profit
+    if decision.action is Action.SELL:
+        assert decision.take_profit < PRICE < decision.stop_loss

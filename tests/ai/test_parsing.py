@@ -40,8 +40,36 @@ def test_parse_when_json_embedded_in_prose_after_other_braces_then_picks_decisio
     assert decision.action is Action.HOLD and decision.stop_loss is None
 
 
+def test_parse_when_first_fence_is_not_a_decision_then_later_fenced_decision_wins():
+    text = (
+        'The schema you gave me:\n```json\n{"type": "object"}\n```\nMy answer:\n```json\n'
+        '{"action": "SELL", "confidence": 0.6, "stop_loss": 104, "take_profit": 90}\n```'
+    )
+    decision = parse_decision(text, PRICE)
+    assert decision.action is Action.SELL and decision.stop_loss == Decimal("104")
+
+
+def test_parse_when_fence_is_not_a_decision_but_prose_holds_one_then_prose_decision_wins():
+    text = '```json\n{"note": "context"}\n```\nanswer: {"action": "HOLD", "confidence": 0.4}'
+    assert parse_decision(text, PRICE).action is Action.HOLD
+
+
+def test_extract_when_no_object_is_a_decision_then_first_object_so_schema_names_the_gap():
+    assert extract_json_object('```json\n{"a": 1}\n```\n```json\n{"b": 2}\n```') == {"a": 1}
+
+
+@pytest.mark.parametrize(
+    ("stop_loss", "take_profit"),
+    [("95.10000000000001", "110.70000000000000"), ("10", "1000"), ("95.1234567890123456", "110")],
+)
+def test_parse_when_levels_carry_float_noise_or_sit_at_the_bounds_then_kept_exactly(stop_loss, take_profit):
+    answer = f'{{"action": "BUY", "confidence": 0.7, "stop_loss": {stop_loss}, "take_profit": {take_profit}}}'
+    decision = parse_decision(answer, PRICE)
+    assert (str(decision.stop_loss), str(decision.take_profit)) == (stop_loss, take_profit)
+
+
 def test_parse_when_hold_carries_levels_then_levels_dropped():
-    decision = parse_decision({"action": "HOLD", "confidence": 0.5, "stop_loss": 1, "take_profit": 2}, PRICE)
+    decision = parse_decision({"action": "HOLD", "confidence": 0.5, "stop_loss": 1, "take_profit": "1e40"}, PRICE)
     assert decision.stop_loss is None and decision.take_profit is None
 
 
@@ -64,6 +92,19 @@ def test_parse_when_hold_carries_levels_then_levels_dropped():
         ('{"action": "BUY", "confidence": 0.7, "stop_loss": 90}', AbstainReason.CONTRADICTORY),
         ('{"action": "SELL", "confidence": 0.7, "take_profit": 90}', AbstainReason.CONTRADICTORY),
         ('{"action": "CLOSE", "confidence": 0.9}', AbstainReason.CONTRADICTORY),
+        ('{"action": "BUY", "confidence": 0.7, "stop_loss": NaN, "take_profit": 110}', AbstainReason.INVALID_SCHEMA),
+        (
+            '{"action": "BUY", "confidence": 0.7, "stop_loss": 90, "take_profit": Infinity}',
+            AbstainReason.INVALID_SCHEMA,
+        ),
+        ('{"action": "BUY", "confidence": 0.7, "stop_loss": 90, "take_profit": 1e40}', AbstainReason.OUT_OF_RANGE),
+        ('{"action": "BUY", "confidence": 0.7, "stop_loss": 9.99, "take_profit": 110}', AbstainReason.OUT_OF_RANGE),
+        ('{"action": "BUY", "confidence": 0.7, "stop_loss": 1e-40, "take_profit": 110}', AbstainReason.OUT_OF_RANGE),
+        ('{"action": "SELL", "confidence": 0.7, "stop_loss": 1000.01, "take_profit": 90}', AbstainReason.OUT_OF_RANGE),
+        (
+            '{"action": "SELL", "confidence": 0.7, "stop_loss": 100.7600000000000000000000000001, "take_profit": 90}',
+            AbstainReason.OUT_OF_RANGE,
+        ),
     ],
 )
 def test_parse_when_answer_is_bad_then_rejected_with_reason(answer, reason):

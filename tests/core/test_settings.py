@@ -4,6 +4,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from quorum.settings import Settings
 
@@ -49,6 +50,20 @@ def test_settings_when_secret_configured_then_repr_hides_it(monkeypatch: pytest.
     assert "sk-test-should-not-show-0000" not in repr(settings)
     assert "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef" not in repr(settings)
     assert settings.openai_api_key.get_secret_value() == "sk-test-should-not-show-0000"
+
+
+def test_settings_when_provider_weights_finite_then_loaded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AI_PROVIDER_WEIGHTS", '{"openai": 1.5, "trend": 0, "anthropic": 1e6}')
+    assert Settings(_env_file=None).ai_provider_weights == {"openai": 1.5, "trend": 0.0, "anthropic": 1e6}
+
+
+@pytest.mark.parametrize("weight", ["Infinity", "-Infinity", "1e999", "NaN", "-1"])
+def test_settings_when_provider_weight_not_finite_or_negative_then_rejected_with_clear_message(
+    monkeypatch: pytest.MonkeyPatch, weight: str
+) -> None:
+    monkeypatch.setenv("AI_PROVIDER_WEIGHTS", f'{{"trend": 1, "openai": {weight}}}')
+    with pytest.raises(ValidationError, match=r"provider weights must be finite numbers >= 0; invalid for: openai="):
+        Settings(_env_file=None)
 
 
 def test_env_example_when_read_then_documents_every_setting() -> None:
