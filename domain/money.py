@@ -3,7 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from decimal import (
+    ROUND_05UP,
+    ROUND_CEILING,
+    ROUND_DOWN,
+    ROUND_FLOOR,
+    ROUND_HALF_DOWN,
+    ROUND_HALF_EVEN,
+    ROUND_HALF_UP,
+    ROUND_UP,
+    Decimal,
+    InvalidOperation,
+)
 
 ZERO = Decimal(0)
 
@@ -35,10 +46,60 @@ def optional_decimal(value: object) -> Decimal | None:
 
 
 def quantize_down(value: Decimal, step: Decimal) -> Decimal:
-    """Round value down to a multiple of step (amount precision: never round up past the risk)."""
+    """Round value toward zero to a multiple of step (amount precision: never round up past the risk)."""
+    return round_to_step(value, step, ROUND_DOWN)
+
+
+def round_to_step(value: Decimal, step: Decimal, rounding: str) -> Decimal:
+    """value rounded to an integer multiple of step with a decimal rounding mode (ROUND_FLOOR, ...), exactly.
+
+    Computed on integers: dividing value by step first rounds the quotient to the context's 28 digits, half-even,
+    so 0.8999999999999999999999999999 / 0.3 became 3 and rounding "down" gave 0.9. A step <= 0 means no step.
+    """
     if step <= 0:
         return value
-    return (value / step).to_integral_value(rounding=ROUND_DOWN) * step
+    if not (value.is_finite() and step.is_finite()):
+        raise ValueError(f"cannot round {value} to a step of {step}")
+    exponent = min(_exponent(value), _exponent(step))
+    quotient = _divide(_scaled(value, exponent), _scaled(step, exponent), rounding)
+    return Decimal(f"{quotient * _scaled(step, _exponent(step))}E{_exponent(step)}")  # quotient * step, unrounded
+
+
+def _exponent(value: Decimal) -> int:
+    exponent = value.as_tuple().exponent
+    assert isinstance(exponent, int)  # finite
+    return exponent
+
+
+def _scaled(value: Decimal, exponent: int) -> int:
+    """The integer n with value == n * 10**exponent; exponent <= value's own exponent."""
+    sign, digits, own = value.as_tuple()
+    assert isinstance(own, int)
+    magnitude = int("".join(map(str, digits)) or "0") * 10 ** (own - exponent)
+    return -magnitude if sign else magnitude
+
+
+def _divide(numerator: int, denominator: int, rounding: str) -> int:
+    """numerator / denominator (denominator > 0) rounded to an integer the way `rounding` says."""
+    floor, remainder = divmod(numerator, denominator)
+    if remainder == 0:
+        return floor
+    toward_zero, away = (floor, floor + 1) if numerator > 0 else (floor + 1, floor)
+    half = (2 * remainder > denominator) - (2 * remainder < denominator)  # 1: nearer floor + 1, -1: nearer floor
+    nearest = floor + 1 if half > 0 else floor
+    chosen = {
+        ROUND_FLOOR: floor,
+        ROUND_CEILING: floor + 1,
+        ROUND_DOWN: toward_zero,
+        ROUND_UP: away,
+        ROUND_HALF_UP: away if half == 0 else nearest,
+        ROUND_HALF_DOWN: toward_zero if half == 0 else nearest,
+        ROUND_HALF_EVEN: (floor if floor % 2 == 0 else floor + 1) if half == 0 else nearest,
+        ROUND_05UP: away if toward_zero % 5 == 0 else toward_zero,
+    }.get(rounding)
+    if chosen is None:
+        raise ValueError(f"unknown rounding mode {rounding!r}")
+    return chosen
 
 
 def utc_now() -> datetime:

@@ -25,6 +25,7 @@ class OrderType(StrEnum):
 
 class OrderStatus(StrEnum):
     PENDING = "pending"  # recorded locally, not yet acknowledged by the exchange
+    UNKNOWN = "unknown"  # sent, but the exchange could not tell whether it exists: never re-sent, reconciled later
     OPEN = "open"
     PARTIALLY_FILLED = "partially_filled"
     FILLED = "filled"

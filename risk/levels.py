@@ -7,13 +7,8 @@ from __future__ import annotations
 
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
+from domain.money import round_to_step
 from domain.trading import OrderSide
-
-
-def round_to_step(value: Decimal, step: Decimal, rounding: str) -> Decimal:
-    if step <= 0:
-        return value
-    return (value / step).to_integral_value(rounding=rounding) * step
 
 
 def round_stop_loss(stop: Decimal, side: OrderSide, step: Decimal) -> Decimal:

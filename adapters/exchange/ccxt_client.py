@@ -7,6 +7,7 @@ markets we trade, and to stay off private endpoints we never use) are in one sma
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -48,8 +49,13 @@ def build_ccxt_client(
     url_override: str | None = None,
     enable_rate_limit: bool = True,
     close_delay_ms: int | None = None,
+    capabilities: Mapping[str, Any] | None = None,
 ) -> Any:
-    """A configured ccxt async client. The caller owns it and must `await client.close()`."""
+    """A configured ccxt async client. The caller owns it and must `await client.close()`.
+
+    capabilities override entries of ccxt's `has` table (e.g. {"fetchClosedOrders": False}): for an account that
+    cannot reach what the exchange class claims, or to run one exchange class as an exchange offering less.
+    """
     exchange_id = check_exchange_id(exchange_id)
     config: dict[str, Any] = {
         "enableRateLimit": enable_rate_limit,
@@ -60,6 +66,8 @@ def build_ccxt_client(
         # ccxt's bybit ignores options.fetchCurrencies and reads the coin list from a wallet endpoint
         # (/v5/asset/coin/query-info) on every load_markets; a trading-only key need not reach it.
         config["has"] = {"fetchCurrencies": False}
+    if capabilities:
+        config["has"] = {**config.get("has", {}), **capabilities}
     if close_delay_ms is not None:
         config["timeout_on_exit"] = close_delay_ms  # ccxt waits this long on close() for TLS shutdown
     if credentials is not None:
@@ -73,6 +81,14 @@ def build_ccxt_client(
     if url_override:
         rewrite_api_urls(client, url_override)
     return client
+
+
+def market_features(client: Any, market_type: MarketType) -> dict[str, Any]:
+    """ccxt's `features` table for the market type we trade (what each method takes, e.g. its page size cap)."""
+    features = getattr(client, "features", None) or {}
+    if market_type is MarketType.SPOT:
+        return features.get("spot") or {}
+    return (features.get("swap") or {}).get("linear") or {}
 
 
 def _options_for(exchange_id: str, market_type: MarketType) -> dict[str, Any]:

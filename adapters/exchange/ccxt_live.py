@@ -4,7 +4,9 @@ One instance = one exchange account (or none, for public market data) and one ma
 plain 'BASE/QUOTE' form for both types ('BTC/USDT'); ccxt's swap form 'BTC/USDT:USDT' is accepted too.
 
 Reads and cancels retry transient failures with backoff. Orders never do so blindly: after an ambiguous
-failure the order is looked up by its client order id and re-sent only when the exchange does not have it.
+failure the order is looked up by its client order id and re-sent only when the exchange definitely does not
+have it. When it cannot tell (it lists only open orders, say), the order comes back with status UNKNOWN and is
+never re-sent: the caller records it as unknown and settles it later with fetch_order_by_client_id.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import random
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from decimal import localcontext
 from typing import Any
@@ -22,7 +24,7 @@ from loguru import logger
 
 from adapters.exchange import ccxt_lookup as lookup
 from adapters.exchange import ccxt_mapping as mapping
-from adapters.exchange.ccxt_client import build_ccxt_client
+from adapters.exchange.ccxt_client import build_ccxt_client, market_features
 from adapters.exchange.ccxt_errors import (
     AMBIGUOUS_ERRORS,
     TRANSIENT_ERRORS,
@@ -33,16 +35,21 @@ from adapters.exchange.errors import (
     ExchangeError,
     InvalidOrder,
     InvalidSymbol,
+    OrderStateUnknown,
     TransientExchangeError,
 )
 from adapters.exchange.order_rules import fit_to_market
 from adapters.exchange.retry import RetryPolicy, Sleep, retry_transient
 from domain.credentials import ExchangeCredentials, redact
 from domain.market import Candle, FundingRate, MarketInfo, MarketType, OrderBook, Ticker
+from domain.money import datetime_to_ms, utc_now
 from domain.trading import Balance, Order, OrderRequest, Position
 
 _QUERY_STRING = re.compile(r"\?\S*")  # signed query strings stay out of the logs
 _BYBIT_LEVERAGE_UNCHANGED = "110043"  # retCode of "Set leverage not modified"
+# A search for an order whose answer was lost starts this long before it was sent: the exchange's clock, which
+# stamps the order, may run behind ours.
+_CLOCK_SKEW_MS = 5 * 60_000
 
 
 class CcxtExchange:
@@ -62,7 +69,11 @@ class CcxtExchange:
         close_delay_ms: int | None = None,
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
+        capabilities: Mapping[str, Any] | None = None,
+        lookup_limits: lookup.LookupLimits | None = None,
     ) -> None:
+        """capabilities override ccxt's `has` table (see build_ccxt_client); lookup_limits bound a search by
+        client order id on exchanges that can only list orders."""
         self._client = build_ccxt_client(
             exchange_id,
             credentials=credentials,
@@ -72,6 +83,7 @@ class CcxtExchange:
             url_override=url_override,
             enable_rate_limit=enable_rate_limit,
             close_delay_ms=close_delay_ms,
+            capabilities=capabilities,
         )
         self.exchange_id: str = self._client.id
         self.market_type = market_type
@@ -81,6 +93,7 @@ class CcxtExchange:
         self._policy = retry_policy or RetryPolicy()
         self._sleep = sleep
         self._rng = rng or random.Random()
+        self._lookup_limits = lookup_limits or lookup.LookupLimits()
         self._markets: dict[str, MarketInfo] | None = None
         self._ccxt_symbols: dict[str, str] = {}
         self._markets_lock = asyncio.Lock()
@@ -234,6 +247,11 @@ class CcxtExchange:
 
     # --- orders ---
     async def create_order(self, request: OrderRequest) -> Order:
+        """Place the order; after a lost answer look it up, and send it again only if it is definitely absent.
+
+        Returns status UNKNOWN (no exchange id) when the order may exist but the exchange cannot show it or cannot
+        be asked; raises TransientExchangeError only when nothing was placed.
+        """
         info = await self.market(request.symbol)
         reference = request.price or request.stop_price
         if reference is None:
@@ -241,21 +259,18 @@ class CcxtExchange:
         fitted = fit_to_market(request, info, reference)
         action = f"place the {fitted.side.value} order for {fitted.amount} {info.base}"
         # A caller retrying after a crash may repeat a client id whose order already exists (Binance only
-        # rejects duplicates of *open* orders): look first, so one client id never yields two orders.
-        existing = await self.fetch_order_by_client_id(fitted.client_order_id, fitted.symbol)
-        if existing is not None:
-            return existing
+        # rejects duplicates of *open* orders): look first, so one client id never yields two orders. "Cannot
+        # tell" does not hold the order back: this call has sent nothing yet, and where only open orders are
+        # listed every new id is "cannot tell".
+        existing = await self._search(fitted.client_order_id, fitted.symbol)
+        if existing.order is not None:
+            return await self._order(existing.order, info.symbol, fitted.client_order_id)
+        since = datetime_to_ms(utc_now()) - _CLOCK_SKEW_MS
         attempt = 0
         while True:
             try:
                 raw = await self._send_order(fitted)
-                return await self._placed_order(raw, fitted)
             except AMBIGUOUS_ERRORS as error:
-                if attempt >= self._policy.max_retries:
-                    raise TransientExchangeError(
-                        f"{self.exchange_id.capitalize()} did not confirm order {fitted.client_order_id}; it may or "
-                        "may not exist. Quorum will look it up before trying again."
-                    ) from None
                 logger.warning(
                     "{} create_order {} ambiguous ({}); looking it up before any resend",
                     self.exchange_id,
@@ -263,31 +278,67 @@ class CcxtExchange:
                     type(error).__name__,
                 )
                 await self._sleep(max(self._policy.delay(attempt, self._rng), self._retry_after(error) or 0))
+                settled = await self._after_lost_answer(fitted, info.symbol, since)
+                if settled is not None:
+                    return settled
+                if attempt >= self._policy.max_retries:
+                    raise TransientExchangeError(
+                        f"{self.exchange_id.capitalize()} did not confirm order {fitted.client_order_id} and has no "
+                        "order with that id: nothing was placed. Quorum will try again later."
+                    ) from None
                 attempt += 1
-                existing = await self.fetch_order_by_client_id(fitted.client_order_id, fitted.symbol)
-                if existing is not None:
-                    return existing
+                continue
             except ccxt.BaseError as error:
-                if is_duplicate_order(error):
-                    existing = await self.fetch_order_by_client_id(fitted.client_order_id, fitted.symbol)
-                    if existing is not None:
-                        return existing
+                if is_duplicate_order(error):  # the exchange has an order with this id, whenever it was placed
+                    settled = await self._after_lost_answer(fitted, info.symbol, None)
+                    if settled is not None:
+                        return settled
                 raise self._domain_error(error, action) from None
+            return await self._placed_order(raw, fitted, info.symbol)
+
+    async def _after_lost_answer(self, request: OrderRequest, symbol: str, since: int | None) -> Order | None:
+        """The order sent without an answer: as the exchange has it, None when it definitely has none (safe to
+        send again), or an UNKNOWN order when the exchange cannot tell or cannot be asked now: never re-sent."""
+        try:
+            result = await self._search(request.client_order_id, request.symbol, since)
+        except ExchangeError as error:
+            return self._unknown_order(request, symbol, "", str(error))
+        if result.order is not None:
+            return await self._order(result.order, symbol, request.client_order_id)
+        if result.verdict is lookup.Verdict.ABSENT:
+            return None
+        return self._unknown_order(request, symbol, "", result.reason)
+
+    def _unknown_order(self, request: OrderRequest, symbol: str, order_id: str, reason: str) -> Order:
+        logger.warning(
+            "{} order {} may exist but cannot be read ({}): reported as unknown, not sent again",
+            self.exchange_id,
+            request.client_order_id,
+            reason,
+        )
+        return mapping.unknown_order(request, symbol, order_id)
 
     async def _send_order(self, request: OrderRequest) -> dict[str, Any]:
         arguments = mapping.create_order_arguments(request, self.market_type)
         return await _isolated(self._client.create_order, self._ccxt_symbol(request.symbol), *arguments)
 
-    async def _placed_order(self, raw: dict[str, Any], request: OrderRequest) -> Order:
-        """Some exchanges acknowledge with an id only; then the order is read back in full."""
+    async def _placed_order(self, raw: dict[str, Any], request: OrderRequest, symbol: str) -> Order:
+        """Some exchanges acknowledge with an id only; then the order is read back in full.
+
+        The order exists by then: if it cannot be read back it is UNKNOWN (with its id), not an error that would
+        invite the caller to place it again.
+        """
         if raw.get("side") is None or raw.get("amount") is None:
-            raw = await self._call(
-                "read the new order",
-                "fetch_order",
-                str(raw["id"]),
-                self._ccxt_symbol(request.symbol),
-                self._fetch_order_params({}),
-            )
+            try:
+                raw = await self._call(
+                    "read the new order",
+                    "fetch_order",
+                    str(raw["id"]),
+                    self._ccxt_symbol(request.symbol),
+                    self._fetch_order_params({}),
+                )
+            except ExchangeError as error:
+                return self._unknown_order(request, symbol, str(raw["id"]), str(error))
         return await self._order(raw, request.symbol, request.client_order_id)
 
     async def cancel_order(self, order_id: str, symbol: str) -> Order:
@@ -321,41 +372,42 @@ class CcxtExchange:
         return params
 
     def _lookup_context(self) -> lookup.LookupContext:
-        return lookup.LookupContext(self.exchange_id, self.market_type, self._client.has, self._retrying)
+        return lookup.LookupContext(
+            self.exchange_id,
+            self.market_type,
+            self._client.has,
+            self._retrying,
+            features=market_features(self._client, self.market_type),
+            limits=self._lookup_limits,
+            order_params=self._fetch_order_params({}),
+        )
+
+    async def _search(self, client_order_id: str, symbol: str, since: int | None = None) -> lookup.LookupResult:
+        try:
+            return await lookup.order_by_client_id(
+                self._lookup_context(), client_order_id, self._ccxt_symbol(symbol), since
+            )
+        except ccxt.BaseError as error:
+            raise self._domain_error(error, f"look up order {client_order_id}") from None
 
     async def fetch_order_by_client_id(self, client_order_id: str, symbol: str) -> Order | None:
+        """None only when the exchange definitely has no such order; OrderStateUnknown when it cannot tell."""
         info = await self.market(symbol)
-        ccxt_symbol = self._ccxt_symbol(symbol)
-        action = f"look up order {client_order_id}"
-        try:
-            raw = await lookup.order_by_client_id(self._lookup_context(), client_order_id, ccxt_symbol)
-        except ccxt.BaseError as error:
-            raise self._domain_error(error, action) from None
-        return await self._order(raw, info.symbol, client_order_id) if raw is not None else None
+        result = await self._search(client_order_id, symbol)
+        if result.verdict is lookup.Verdict.UNKNOWN:
+            name = self.exchange_id.capitalize()
+            raise OrderStateUnknown(
+                f"{name} cannot tell whether order {client_order_id} exists: {result.reason}. Do not place it "
+                f"again; Quorum will ask later, or check it on {name}.",
+                client_order_id,
+            )
+        return await self._order(result.order, info.symbol, client_order_id) if result.order is not None else None
 
     async def _order(self, raw: dict[str, Any], symbol: str, client_order_id: str = "") -> Order:
-        """The domain order; one reported filled without its fills gets them from the exchange's trade history.
-
-        Binance's order query, and its USDT-M order and cancel answers, carry neither fills nor fee. Reading the
-        trades is best effort: if it fails the order is returned as found (no fills), never lost and never re-sent.
-        """
+        """The domain order; one reported filled without its fills gets them from the exchange's trade history."""
         order = mapping.order(raw, symbol, client_order_id)
-        if order.filled <= 0 or order.fills or order.id.startswith(mapping.CONDITIONAL_ID_PREFIX):
-            return order
-        try:
-            trades = await lookup.order_trades(
-                self._lookup_context(), order.id, self._ccxt_symbol(symbol), raw.get("timestamp")
-            )
-        except Exception as error:  # an outage or a surprise in the trades must not cost the order itself
-            detail = f"{type(error).__name__}: {self._detail(error)}"
-            logger.warning("{} could not read the trades of order {}: {}", self.exchange_id, order.id, detail)
-            return order
-        if trades is None:
-            return order
-        completed = mapping.with_trades(order, trades)
-        if (covered := sum(fill.amount for fill in completed.fills)) != order.filled:
-            logger.warning("{} order {}: trades cover {} of {}", self.exchange_id, order.id, covered, order.filled)
-        return completed
+        context, ccxt_symbol = self._lookup_context(), self._ccxt_symbol(symbol)
+        return await lookup.with_trades(context, order, ccxt_symbol, raw.get("timestamp"), self._detail)
 
     async def fetch_open_orders(self, symbol: str | None = None) -> list[Order]:
         await self.load_markets()

@@ -227,7 +227,7 @@ def order_reference(order_id: str) -> tuple[str, dict[str, Any]]:
 
 def order_type(raw: dict[str, Any]) -> OrderType:
     """ccxt reports stop orders as type 'market' plus a trigger price; the venue's own type says more."""
-    info = raw.get("info") if isinstance(raw.get("info"), dict) else {}
+    info = found if isinstance(found := raw.get("info"), dict) else {}
     venue_type = str(info.get("type") or info.get("orderType") or "").lower()
     kind = (raw.get("type") or "").lower()
     if "take_profit" in venue_type or raw.get("takeProfitPrice"):
@@ -342,4 +342,22 @@ def order(raw: dict[str, Any], symbol: str, fallback_client_order_id: str = "") 
         fee_currency=fee_currency,
         reduce_only=bool(raw.get("reduceOnly")),
         fills=fills(raw.get("trades") or [], order_id, symbol, side, raw.get("timestamp")),
+    )
+
+
+def unknown_order(request: OrderRequest, symbol: str, order_id: str = "") -> Order:
+    """An order that may exist but could not be read: what was asked, nothing filled, status UNKNOWN."""
+    return Order(
+        id=order_id,
+        client_order_id=request.client_order_id,
+        symbol=symbol,
+        side=request.side,
+        type=request.type,
+        status=OrderStatus.UNKNOWN,
+        amount=request.amount,
+        filled=ZERO,
+        ts=now_ms(),
+        price=request.price,
+        stop_price=request.stop_price,
+        reduce_only=request.reduce_only,
     )

@@ -45,3 +45,17 @@ class PermissionDenied(ExchangeError):
     """Key lacks a permission, or the request came from an IP not on the key's allow list."""
 
     code = "permission_denied"
+
+
+class OrderStateUnknown(ExchangeError):
+    """The exchange cannot tell whether an order with this client id exists: through CCXT it lists only some of
+    its orders (often open ones only), or more of them than one search reads.
+
+    Not an absence: never place the order again on it. Keep it as unknown and ask again later (reconcile).
+    """
+
+    code = "order_state_unknown"
+
+    def __init__(self, message: str, client_order_id: str) -> None:
+        super().__init__(message)
+        self.client_order_id = client_order_id

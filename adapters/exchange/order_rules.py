@@ -13,16 +13,14 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from adapters.exchange.errors import InvalidOrder
 from domain.market import MarketInfo
-from domain.money import quantize_down
+from domain.money import quantize_down, round_to_step
 from domain.trading import OrderRequest, OrderSide, OrderType
 
 CLIENT_ORDER_ID = re.compile(r"^[A-Za-z0-9_-]{1,36}$")
 
 
 def round_price(price: Decimal, step: Decimal, rounding: str) -> Decimal:
-    if step <= 0:
-        return price
-    return (price / step).to_integral_value(rounding=rounding) * step
+    return round_to_step(price, step, rounding)
 
 
 def _plain(value: Decimal) -> str:

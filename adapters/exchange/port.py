@@ -52,7 +52,13 @@ class ExchangePort(MarketData, Protocol):
     async def set_leverage(self, symbol: str, leverage: int) -> None: ...
 
     async def create_order(self, request: OrderRequest) -> Order:
-        """Place an order idempotently: the same client_order_id never yields two orders."""
+        """Place an order idempotently: the same client_order_id never yields two orders.
+
+        When the exchange's answer is lost and it cannot tell whether the order exists (it lists only open
+        orders, say), the order is not sent again: it comes back with status UNKNOWN (client_order_id set, id
+        usually empty). Record it as unknown and settle it later with fetch_order_by_client_id; never place it
+        again with create_order. TransientExchangeError means nothing was placed.
+        """
         ...
 
     async def cancel_order(self, order_id: str, symbol: str) -> Order: ...
@@ -60,7 +66,11 @@ class ExchangePort(MarketData, Protocol):
     async def fetch_order(self, order_id: str, symbol: str) -> Order: ...
 
     async def fetch_order_by_client_id(self, client_order_id: str, symbol: str) -> Order | None:
-        """The order placed with this client order id, or None when the exchange has none."""
+        """The order placed with this client order id, or None when the exchange definitely has none.
+
+        Raises OrderStateUnknown (carrying the client order id) when the exchange cannot tell: not an absence,
+        so never a reason to place the order again; ask later.
+        """
         ...
 
     async def fetch_open_orders(self, symbol: str | None = None) -> list[Order]: ...

@@ -48,7 +48,7 @@ def _item(post: dict) -> NewsItem | None:
     title = " ".join(str(post.get("title") or "").split())
     if not title:
         return None
-    source = post.get("source") if isinstance(post.get("source"), dict) else {}
+    source = found if isinstance(found := post.get("source"), dict) else {}
     url = post.get("original_url") or post.get("url") or ""
     if not url and post.get("id") is not None:
         url = f"https://cryptopanic.com/news/{post['id']}/"

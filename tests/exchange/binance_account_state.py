@@ -149,6 +149,7 @@ class AccountState:
     leverage: dict[str, int] = field(default_factory=dict)
     orders: list[EmulatedOrder] = field(default_factory=list)
     reject_duplicate_client_ids: bool = True
+    lists_show_client_ids: bool = True  # False: order lists leave clientOrderId out, as some exchanges' do
     executions_per_fill: int = 1  # > 1: a marketable order fills in that many trades, one tick apart
     _next_id: int = 1000
     _next_trade_id: int = 5000

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections import defaultdict
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
@@ -35,13 +34,8 @@ class BinanceEmulator(EmulatorServer):
     keys: dict[str, ApiKey] = field(default_factory=dict)
     market: MarketState = field(default_factory=MarketState)
     account: AccountState = field(default_factory=AccountState)
-    _armed: dict[tuple[str, str], list[tuple[str, str, Fault, int]]] = field(default_factory=lambda: defaultdict(list))
 
     # --- test controls ---
-    def inject_after(self, trigger: tuple[str, str], method: str, path: str, fault: Fault, times: int = 1) -> None:
-        """Once a request to trigger (method, path) arrives, the next `times` requests to (method, path) fail."""
-        self._armed[(trigger[0].upper(), trigger[1])].append((method, path, fault, times))
-
     def stored_orders(self, api: str | None = None) -> list[EmulatedOrder]:
         return [o for o in self.account.orders if api is None or o.api == api]
 
@@ -52,8 +46,6 @@ class BinanceEmulator(EmulatorServer):
         params = dict(parse_qsl(raw_query, keep_blank_values=True))
         params.update(parse_qsl(body, keep_blank_values=True))
         fault = self._record(request, params)
-        for method, path, armed_fault, times in self._armed.pop((request.method, request.path), []):
-            self.inject(method, path, armed_fault, times)
         if fault is not None and not fault.after_processing:
             return await self._apply_fault(request, fault)
         route = ROUTES.get((request.method, request.path))

@@ -162,7 +162,46 @@ def _spot_cancel(emu: BinanceEmulator, params: dict[str, str]) -> dict:
 
 def _spot_open_orders(emu: BinanceEmulator, params: dict[str, str]) -> list:
     symbol = emu.spec("spot", params).symbol if "symbol" in params else None
-    return [o.spot_json() for o in emu.account.open_orders("spot", symbol)]
+    return _listed(emu, [o.spot_json() for o in emu.account.open_orders("spot", symbol)])
+
+
+def _listed(emu: BinanceEmulator, rows: list[dict]) -> list[dict]:
+    if emu.account.lists_show_client_ids:
+        return rows
+    return [{key: value for key, value in row.items() if key != "clientOrderId"} for row in rows]
+
+
+def _all_orders(api: str):
+    """GET /api/v3/allOrders, GET /fapi/v1/allOrders: one symbol's orders of every status, oldest first.
+
+    Binance's rules: orderId gives the orders from that id on; startTime / endTime a window of at most 24 hours
+    (7 days on futures); neither, the most recent ones. limit 1..1000, default 500.
+    """
+
+    def handler(emu: BinanceEmulator, params: dict[str, str]) -> list:
+        spec = emu.spec(api, params)
+        limit = int(params.get("limit", "500"))
+        if not 1 <= limit <= 1000:
+            raise BinanceApiError(400, -1130, "Invalid data sent for a parameter.")
+        start, end = params.get("startTime"), params.get("endTime")
+        span = 86_400_000 if api == "spot" else 7 * 86_400_000
+        if start is not None and end is not None and int(end) - int(start) > span:
+            raise BinanceApiError(400, -1127, "More than 24 hours between startTime and endTime.")
+        orders = sorted(
+            (o for o in emu.account.orders if o.api == api and o.symbol == spec.symbol),
+            key=lambda o: o.order_id,
+        )
+        if "orderId" in params:
+            orders = [o for o in orders if o.order_id >= int(params["orderId"])][:limit]
+        elif start is not None or end is not None:
+            low = int(start) if start is not None else int(end or 0) - span
+            high = int(end) if end is not None else low + span
+            orders = [o for o in orders if low <= o.time <= high][:limit]
+        else:
+            orders = orders[-limit:]
+        return _listed(emu, [o.spot_json() if api == "spot" else o.futures_json() for o in orders])
+
+    return handler
 
 
 # --- futures account, positions, leverage and orders ---
@@ -371,6 +410,7 @@ ROUTES = {
     ("GET", "/api/v3/order"): (_spot_query, True),
     ("DELETE", "/api/v3/order"): (_spot_cancel, True),
     ("GET", "/api/v3/openOrders"): (_spot_open_orders, True),
+    ("GET", "/api/v3/allOrders"): (_all_orders("spot"), True),
     ("GET", "/api/v3/myTrades"): (_trade_history("spot"), True),
     ("GET", "/fapi/v2/account"): (_futures_account, True),
     ("GET", "/fapi/v3/account"): (_futures_account, True),
@@ -382,6 +422,7 @@ ROUTES = {
     ("GET", "/fapi/v1/order"): (_futures_query, True),
     ("DELETE", "/fapi/v1/order"): (_futures_cancel, True),
     ("GET", "/fapi/v1/openOrders"): (_futures_open_orders, True),
+    ("GET", "/fapi/v1/allOrders"): (_all_orders("futures"), True),
     ("GET", "/fapi/v1/userTrades"): (_trade_history("futures"), True),
     ("POST", "/fapi/v1/algoOrder"): (_algo_create, True),
     ("GET", "/fapi/v1/algoOrder"): (_algo_query, True),

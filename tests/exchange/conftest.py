@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import pytest
 
@@ -72,6 +73,7 @@ async def emulated_clients(exchange_id: str, base_url: str, sleep: RecordingSlee
         market_type: MarketType = MarketType.SPOT,
         credentials: ExchangeCredentials | None = TEST_CREDENTIALS,
         retry_policy: RetryPolicy = FAST_RETRIES,
+        **options: Any,  # further CcxtExchange options: capabilities, lookup_limits
     ) -> CcxtExchange:
         exchange = CcxtExchange(
             exchange_id,
@@ -83,6 +85,7 @@ async def emulated_clients(exchange_id: str, base_url: str, sleep: RecordingSlee
             enable_rate_limit=False,
             close_delay_ms=0,
             sleep=sleep,
+            **options,
         )
         created.append(exchange)
         return exchange

@@ -51,6 +51,7 @@ class EmulatorServer:
     requests: list[RecordedRequest] = field(default_factory=list)
     unhandled: list[str] = field(default_factory=list)
     _faults: dict[tuple[str, str], deque[Fault]] = field(default_factory=lambda: defaultdict(deque))
+    _armed: dict[tuple[str, str], list[tuple[str, str, Fault, int]]] = field(default_factory=lambda: defaultdict(list))
     _runner: web.AppRunner | None = None
     _release: asyncio.Event = field(default_factory=asyncio.Event)
     base_url: str = ""
@@ -73,6 +74,10 @@ class EmulatorServer:
         for _ in range(times):
             self._faults[(method.upper(), path)].append(fault)
 
+    def inject_after(self, trigger: tuple[str, str], method: str, path: str, fault: Fault, times: int = 1) -> None:
+        """Once a request to trigger (method, path) arrives, the next `times` requests to (method, path) fail."""
+        self._armed[(trigger[0].upper(), trigger[1])].append((method.upper(), path, fault, times))
+
     def calls(self, method: str, path: str) -> int:
         return sum(1 for r in self.requests if r.method == method.upper() and r.path == path)
 
@@ -81,7 +86,10 @@ class EmulatorServer:
         """Log the request and take the next fault queued for its endpoint, if any."""
         self.requests.append(RecordedRequest(request.method, request.path, params))
         queue = self._faults.get((request.method, request.path))
-        return queue.popleft() if queue else None
+        fault = queue.popleft() if queue else None
+        for method, path, armed, times in self._armed.pop((request.method, request.path), []):
+            self.inject(method, path, armed, times)
+        return fault
 
     async def _apply_fault(self, request: web.Request, fault: Fault) -> web.StreamResponse:
         if fault.kind == "hang":

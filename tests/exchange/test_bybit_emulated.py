@@ -281,6 +281,43 @@ async def test_create_order_when_response_lost_or_refused_then_exactly_one_order
     assert bybit_emulator.calls(*CREATE) == (1 if fault.after_processing else 2)
 
 
+# Bybit made to offer what bitstamp and gemini offer through ccxt: open orders and the account's trades.
+OPEN_ORDERS_AND_TRADES = {
+    "fetchCanceledAndClosedOrders": False,
+    "fetchClosedOrders": False,
+    "fetchCanceledOrders": False,
+}
+
+
+async def test_create_order_when_filled_answer_lost_and_only_open_orders_and_trades_listed_then_found_by_its_trade(
+    make_bybit: ExchangeFactory, bybit_emulator: BybitEmulator
+) -> None:
+    spot = make_bybit(MarketType.SPOT, capabilities=OPEN_ORDERS_AND_TRADES)
+    await spot.load_markets()
+    bybit_emulator.inject(*CREATE, Fault("drop", after_processing=True))
+
+    order = await spot.create_order(market_buy("0.01", "by-trade-1"))
+
+    [stored] = bybit_emulator.orders
+    assert (order.id, order.status, order.filled) == (stored.order_id, OrderStatus.FILLED, Decimal("0.01"))
+    assert bybit_emulator.calls(*CREATE) == 1
+    assert bybit_emulator.calls("GET", "/v5/order/history") == 0  # no order history read: the trade named it
+
+
+async def test_create_order_when_accepted_but_read_back_fails_then_unknown_with_its_id_and_sent_once(
+    spot: CcxtExchange, bybit_emulator: BybitEmulator
+) -> None:
+    """Bybit acknowledges with ids only. The order exists: no error that would invite the caller to resend it."""
+    await spot.load_markets()
+    bybit_emulator.inject_after(CREATE, "GET", "/v5/order/realtime", Fault("status", status=503), times=100)
+
+    order = await spot.create_order(market_buy("0.01", "no-read-1"))
+
+    [stored] = bybit_emulator.orders
+    assert (order.status, order.id, order.client_order_id) == (OrderStatus.UNKNOWN, stored.order_id, "no-read-1")
+    assert bybit_emulator.calls(*CREATE) == 1
+
+
 # --- errors ---
 @pytest.mark.parametrize(
     ("credentials", "ret_code"),

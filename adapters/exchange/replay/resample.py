@@ -27,16 +27,16 @@ def aggregate(candles: Sequence[Candle], ts: int) -> Candle:
 
 def resample(candles: Sequence[Candle], timeframe_ms: int) -> list[Candle]:
     """Every bucket that holds at least one candle, oldest first (a gap in the data leaves no empty bucket)."""
+    if not candles:
+        return []
     result: list[Candle] = []
     group: list[Candle] = []
-    current = None
+    current = bucket_start(candles[0].ts, timeframe_ms)
     for candle in candles:
         start = bucket_start(candle.ts, timeframe_ms)
-        if start != current and group:
+        if start != current:
             result.append(aggregate(group, current))
-            group = []
-        current = start
+            group, current = [], start
         group.append(candle)
-    if group:
-        result.append(aggregate(group, current))
+    result.append(aggregate(group, current))
     return result
