@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -9,7 +10,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 import sql
 
@@ -28,16 +29,59 @@ def head_revision() -> str:
     return head
 
 
+class MigrationFailed(Exception):
+    """The migration left the database inconsistent, so it was rolled back; str() says what is wrong."""
+
+
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Upgrade through an open async engine (usable from inside a running event loop)."""
+    await _migrate(engine, lambda config: command.upgrade(config, revision))
 
-    def _upgrade(connection: Connection) -> None:
+
+async def downgrade(engine: AsyncEngine, revision: str) -> None:
+    await _migrate(engine, lambda config: command.downgrade(config, revision))
+
+
+async def _migrate(engine: AsyncEngine, step: Callable[[Config], None]) -> None:
+    """Run `step` in one transaction. On SQLite, foreign keys are off while it runs and checked before commit.
+
+    SQLite changes a constraint by recreating the table, and dropping a referred table with foreign keys on
+    would cascade its delete into every child. The pragma only takes effect outside a transaction, and pysqlite
+    leaves DDL outside one unless told, so the transaction is begun explicitly: all or nothing.
+    """
+
+    def _run(connection: Connection) -> None:
         config = alembic_config()
         config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+        step(config)
 
-    async with engine.begin() as connection:
-        await connection.run_sync(_upgrade)
+    if engine.dialect.name != "sqlite":
+        async with engine.begin() as connection:
+            await connection.run_sync(_run)
+        return
+    async with engine.connect() as connection:
+        try:
+            await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            if (await connection.exec_driver_sql("PRAGMA foreign_keys")).scalar_one() != 0:
+                raise MigrationFailed("could not turn SQLite foreign keys off; nothing was migrated")
+            await connection.commit()
+            async with connection.begin():
+                await connection.exec_driver_sql("BEGIN")
+                await connection.run_sync(_run)
+                broken = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                if broken:
+                    raise MigrationFailed(f"rows refer to missing rows (table, rowid, parent, key): {broken[:20]}")
+        finally:
+            await _enforce_foreign_keys(connection)
+
+
+async def _enforce_foreign_keys(connection: AsyncConnection) -> None:
+    """Never hand a connection without foreign keys back to the pool: turn them on, or discard it."""
+    try:
+        await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+        await connection.commit()
+    except Exception:  # noqa: BLE001 - whatever broke, the connection must not be reused
+        await connection.invalidate()
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:

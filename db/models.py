@@ -1,6 +1,8 @@
 """ORM models: the schema of SPEC.md "Data". The migrations under sql/ create exactly these tables.
 
 Every row that belongs to a user carries user_id with ON DELETE CASCADE, so deleting a user removes all of it.
+A row that refers to another user-owned row does so through a composite key on (reference, user_id), against
+the referred table's UNIQUE (id, user_id): the database refuses a reference to another user's row.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sqlalchemy import (
     Date,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Integer,
     LargeBinary,
     MetaData,
@@ -45,6 +48,27 @@ def _user_fk() -> Mapped[int]:
     return mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"), index=True, nullable=False)
 
 
+def _owned_by_id(table: str) -> UniqueConstraint:
+    """What a same-user key refers to: (id, user_id) is unique because id is."""
+    return UniqueConstraint("id", "user_id", name=f"uq_{table}_id_user_id")
+
+
+def _same_user(table: str, column: str, referred: str, cascade: bool = True) -> ForeignKeyConstraint:
+    """`column` may only refer to a row of `referred` with this row's user_id.
+
+    cascade=False is for ON DELETE SET NULL references, which keep their single-column key for the SET NULL (a
+    composite one would null user_id too): this key is then deferred, so it is checked after the SET NULL.
+    """
+    return ForeignKeyConstraint(
+        [column, "user_id"],
+        [f"{referred}.id", f"{referred}.user_id"],
+        name=f"fk_{table}_{column}_same_user",
+        ondelete="CASCADE" if cascade else None,
+        deferrable=None if cascade else True,
+        initially=None if cascade else "DEFERRED",
+    )
+
+
 def _created() -> Mapped[datetime]:
     return mapped_column(UTCDateTime, server_default=func.now(), nullable=False)
 
@@ -69,6 +93,7 @@ class ExchangeAccount(Base):
     """An exchange connection (or a paper account). API key and secret are AES-GCM ciphertexts."""
 
     __tablename__ = "exchange_accounts"
+    __table_args__ = (_owned_by_id("exchange_accounts"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     user_id: Mapped[int] = _user_fk()
@@ -92,13 +117,15 @@ class ExchangeAccount(Base):
 
 class UserPair(Base):
     __tablename__ = "user_pairs"
-    __table_args__ = (UniqueConstraint("user_id", "symbol", name="uq_user_pairs_user_id_symbol"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "symbol", name="uq_user_pairs_user_id_symbol"),
+        _owned_by_id("user_pairs"),
+        _same_user("user_pairs", "account_id", "exchange_accounts"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     user_id: Mapped[int] = _user_fk()
-    account_id: Mapped[int | None] = mapped_column(
-        BigId, ForeignKey("exchange_accounts.id", ondelete="CASCADE"), index=True
-    )
+    account_id: Mapped[int | None] = mapped_column(BigId, index=True)
     symbol: Mapped[str] = mapped_column(String(32), index=True, nullable=False)
     budget: Mapped[Decimal] = mapped_column(Money, nullable=False)
     leverage: Mapped[int] = mapped_column(Integer, default=1, nullable=False)
@@ -133,12 +160,11 @@ class OrderRow(Base):
     """Every order, recorded as pending BEFORE it is sent, so a crash can never lose or double it."""
 
     __tablename__ = "orders"
+    __table_args__ = (_owned_by_id("orders"), _same_user("orders", "account_id", "exchange_accounts"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     user_id: Mapped[int] = _user_fk()
-    account_id: Mapped[int | None] = mapped_column(
-        BigId, ForeignKey("exchange_accounts.id", ondelete="CASCADE"), index=True
-    )
+    account_id: Mapped[int | None] = mapped_column(BigId, index=True)
     symbol: Mapped[str] = mapped_column(String(32), index=True, nullable=False)
     client_order_id: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
     exchange_order_id: Mapped[str | None] = mapped_column(String(64))
@@ -162,16 +188,20 @@ class OrderRow(Base):
 
 
 class FillRow(Base):
-    """Executions of an order; (order_id, exchange_trade_id) is unique so a replayed update never counts twice."""
+    """Executions of an order; (order_id, exchange_trade_id) is unique so a replayed update never counts twice.
+
+    exchange_trade_id is the exchange's trade id, or "position:<n>" for a fill reported without one (fill_key).
+    """
 
     __tablename__ = "fills"
-    __table_args__ = (UniqueConstraint("order_id", "exchange_trade_id", name="uq_fills_order_id_trade"),)
+    __table_args__ = (
+        UniqueConstraint("order_id", "exchange_trade_id", name="uq_fills_order_id_trade"),
+        _same_user("fills", "order_id", "orders"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     user_id: Mapped[int] = _user_fk()
-    order_id: Mapped[int] = mapped_column(
-        BigId, ForeignKey("orders.id", ondelete="CASCADE"), index=True, nullable=False
-    )
+    order_id: Mapped[int] = mapped_column(BigId, index=True, nullable=False)
     exchange_trade_id: Mapped[str] = mapped_column(String(64), nullable=False)
     symbol: Mapped[str] = mapped_column(String(32), index=True, nullable=False)
     side: Mapped[str] = mapped_column(String(4), nullable=False)
@@ -186,10 +216,15 @@ class TradeRow(Base):
     """A round trip: opened by an entry order, closed by an exit, stop loss, take profit or liquidation."""
 
     __tablename__ = "trades"
+    __table_args__ = (
+        _same_user("trades", "pair_id", "user_pairs"),
+        _same_user("trades", "entry_order_id", "orders", cascade=False),
+        _same_user("trades", "exit_order_id", "orders", cascade=False),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     user_id: Mapped[int] = _user_fk()
-    pair_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("user_pairs.id", ondelete="CASCADE"), index=True)
+    pair_id: Mapped[int | None] = mapped_column(BigId, index=True)
     symbol: Mapped[str] = mapped_column(String(32), index=True, nullable=False)
     side: Mapped[str] = mapped_column(String(8), nullable=False)  # long|short
     status: Mapped[str] = mapped_column(String(8), default="open", nullable=False)  # open|closed
@@ -208,11 +243,14 @@ class TradeRow(Base):
 
 class PositionRow(Base):
     __tablename__ = "positions"
-    __table_args__ = (UniqueConstraint("user_id", "symbol", name="uq_positions_user_id_symbol"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "symbol", name="uq_positions_user_id_symbol"),
+        _same_user("positions", "pair_id", "user_pairs"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     user_id: Mapped[int] = _user_fk()
-    pair_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("user_pairs.id", ondelete="CASCADE"), index=True)
+    pair_id: Mapped[int | None] = mapped_column(BigId, index=True)
     symbol: Mapped[str] = mapped_column(String(32), index=True, nullable=False)
     side: Mapped[str] = mapped_column(String(8), nullable=False)  # long|short
     amount: Mapped[Decimal] = mapped_column(Money, nullable=False)
@@ -232,10 +270,14 @@ class TradeDecision(Base):
     """One engine cycle's outcome for one user: the consensus, and what the risk manager made of it."""
 
     __tablename__ = "trade_decisions"
+    __table_args__ = (
+        _same_user("trade_decisions", "pair_id", "user_pairs"),
+        _same_user("trade_decisions", "order_id", "orders", cascade=False),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     user_id: Mapped[int] = _user_fk()
-    pair_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("user_pairs.id", ondelete="CASCADE"), index=True)
+    pair_id: Mapped[int | None] = mapped_column(BigId, index=True)
     symbol: Mapped[str] = mapped_column(String(32), index=True, nullable=False)
     consultation_key: Mapped[str] = mapped_column(String(160), index=True, nullable=False)
     action: Mapped[str] = mapped_column(String(8), nullable=False)
@@ -332,10 +374,9 @@ class PaperLedger(Base):
     """The serialised state of one paper account (balances, open orders, positions), restored after a restart."""
 
     __tablename__ = "paper_ledgers"
+    __table_args__ = (_same_user("paper_ledgers", "account_id", "exchange_accounts"),)
 
-    account_id: Mapped[int] = mapped_column(
-        BigId, ForeignKey("exchange_accounts.id", ondelete="CASCADE"), primary_key=True
-    )
+    account_id: Mapped[int] = mapped_column(BigId, primary_key=True)
     user_id: Mapped[int] = _user_fk()
     state: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
     updated_at: Mapped[datetime] = _created()

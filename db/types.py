@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Integer, Numeric, String
 from sqlalchemy.engine import Dialect
@@ -21,7 +22,7 @@ class Money(TypeDecorator[Decimal]):
     impl = String
     cache_ok = True
 
-    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[object]:
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name == "sqlite":
             return dialect.type_descriptor(String(64))
         return dialect.type_descriptor(Numeric(38, 18, asdecimal=True))

@@ -7,6 +7,7 @@ from db.repositories.decisions import ConsultationInfo, DecisionRepository, Vote
 from db.repositories.heartbeats import HeartbeatRepository
 from db.repositories.news import NewsRepository
 from db.repositories.orders import OrderRepository
+from db.repositories.ownership import NotOwned
 from db.repositories.pairs import PairExists, PairRepository
 from db.repositories.paper import DbPaperStateStore, PaperLedgerRepository
 from db.repositories.positions import PositionRepository
@@ -23,6 +24,7 @@ __all__ = [
     "DecisionRepository",
     "HeartbeatRepository",
     "NewsRepository",
+    "NotOwned",
     "OrderRepository",
     "PairExists",
     "PairRepository",

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.encryption import MasterKeyMissing, SecretBox
 from db.models import ExchangeAccount
+from db.repositories.results import rowcount
 from domain.credentials import ExchangeCredentials
 from domain.money import utc_now
 
@@ -76,7 +77,7 @@ class AccountRepository:
             .limit(1)
         )
 
-    async def list(self, user_id: int) -> list[ExchangeAccount]:
+    async def list_for_user(self, user_id: int) -> list[ExchangeAccount]:
         return list(
             await self.session.scalars(
                 select(ExchangeAccount).where(ExchangeAccount.user_id == user_id).order_by(ExchangeAccount.id)
@@ -89,7 +90,7 @@ class AccountRepository:
             .where(ExchangeAccount.user_id == user_id, ExchangeAccount.is_active.is_(True))
             .values(is_active=False, updated_at=utc_now())
         )
-        return result.rowcount
+        return rowcount(result)
 
     async def credentials(self, user_id: int, account_id: int) -> ExchangeCredentials | None:
         account = await self.get(user_id, account_id)

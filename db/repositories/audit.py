@@ -28,7 +28,7 @@ class AuditRepository:
         await self.session.flush()
         return entry
 
-    async def list(self, user_id: int, limit: int = 100) -> list[AuditLog]:
+    async def list_for_user(self, user_id: int, limit: int = 100) -> list[AuditLog]:
         return list(
             await self.session.scalars(
                 select(AuditLog).where(AuditLog.user_id == user_id).order_by(AuditLog.id.desc()).limit(limit)

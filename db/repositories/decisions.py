@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import AiDecision, TradeDecision
+from db.repositories.ownership import require_order, require_pair
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +106,8 @@ class DecisionRepository:
         order_id: int | None = None,
     ) -> TradeDecision:
         """Store one cycle's decision for one user, with the risk verdict (code and sentence) beside it."""
+        await require_pair(self.session, user_id, pair_id)
+        await require_order(self.session, user_id, order_id)
         decision = TradeDecision(
             user_id=user_id,
             pair_id=pair_id,

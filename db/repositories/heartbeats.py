@@ -42,7 +42,7 @@ class HeartbeatRepository:
             select(EngineHeartbeat).where(EngineHeartbeat.user_id == user_id, EngineHeartbeat.symbol == symbol)
         )
 
-    async def list(self, user_id: int) -> list[EngineHeartbeat]:
+    async def list_for_user(self, user_id: int) -> list[EngineHeartbeat]:
         return list(
             await self.session.scalars(
                 select(EngineHeartbeat).where(EngineHeartbeat.user_id == user_id).order_by(EngineHeartbeat.symbol)

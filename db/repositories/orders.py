@@ -7,10 +7,39 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import FillRow, OrderRow
+from db.repositories.ownership import NotOwned, require_account
 from domain.money import ms_to_datetime, utc_now
 from domain.trading import Fill, Order, OrderRequest, OrderStatus
 
-OPEN_STATUSES = (OrderStatus.PENDING, OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)
+#: Not final yet: reconciled against the exchange after a restart (unknown: sent, existence unconfirmed).
+OPEN_STATUSES = (OrderStatus.PENDING, OrderStatus.UNKNOWN, OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)
+_RANK = {OrderStatus.PENDING: 0, OrderStatus.UNKNOWN: 0, OrderStatus.OPEN: 1, OrderStatus.PARTIALLY_FILLED: 2}
+_FINAL_RANK = 3
+
+
+def advance(current: str, reported: OrderStatus) -> str:
+    """The status once `reported` arrives: pending/unknown -> open -> partially filled -> final, never back.
+
+    Updates arrive late and out of order (a websocket event after the REST answer, a replay after a restart),
+    so a report that ranks below the recorded status is stale; a final status never changes at all.
+    """
+    recorded = OrderStatus(current)
+    if recorded.is_final or _RANK.get(reported, _FINAL_RANK) < _RANK[recorded]:
+        return recorded.value
+    return reported.value
+
+
+def fill_key(fill: Fill, position: int | None) -> str:
+    """The fill's exchange trade id, or for a fill without one its position among the order's id-less fills.
+
+    Nothing else tells two id-less fills apart (the same millisecond, amount and price happen), and their
+    timestamp may be the time an adapter read them, so it would change on every update.
+    """
+    if fill.trade_id:
+        return fill.trade_id
+    if position is None:
+        raise ValueError("a fill without a trade id needs its position among the order's fills without one")
+    return f"position:{position}"
 
 
 class OrderRepository:
@@ -22,6 +51,7 @@ class OrderRepository:
     async def add_pending(
         self, user_id: int, request: OrderRequest, account_id: int | None = None, purpose: str = "entry"
     ) -> OrderRow:
+        await require_account(self.session, user_id, account_id)
         row = OrderRow(
             user_id=user_id,
             account_id=account_id,
@@ -47,36 +77,53 @@ class OrderRepository:
         )
 
     async def apply_update(self, user_id: int, order: Order) -> OrderRow | None:
-        """Apply the exchange's view of an order (status, filled, average, fee) and its fills, idempotently."""
+        """Apply the exchange's view of an order (status, filled, average, fee) and its fills, idempotently.
+
+        The record only moves forward (see `advance`); filled and fee never shrink, so a late or replayed
+        update changes nothing it should not.
+        """
         row = await self.by_client_id(user_id, order.client_order_id)
         if row is None:
             return None
-        row.exchange_order_id = order.id
-        row.status = order.status.value
-        row.filled = max(row.filled, order.filled)  # a stale update never un-fills an order
-        row.average = order.average if order.average is not None else row.average
-        row.fee = order.fee
-        row.fee_currency = order.fee_currency or row.fee_currency
+        row.exchange_order_id = order.id or row.exchange_order_id
+        row.status = advance(row.status, order.status)
+        if order.filled >= row.filled:  # not stale: its average describes at least what is recorded
+            row.filled = order.filled
+            row.average = order.average if order.average is not None else row.average
+        if order.fee > row.fee:
+            row.fee, row.fee_currency = order.fee, order.fee_currency or row.fee_currency
+        elif not row.fee_currency:
+            row.fee_currency = order.fee_currency or None
         row.updated_at = utc_now()
+        without_id = 0
         for fill in order.fills:
-            await self.record_fill(user_id, row, fill)
+            if fill.trade_id:
+                await self.record_fill(user_id, row, fill)
+            else:
+                await self.record_fill(user_id, row, fill, without_id)
+                without_id += 1
         await self.session.flush()
         return row
 
-    async def mark_failed(self, user_id: int, client_order_id: str, error: str) -> OrderRow | None:
+    async def mark_failed(
+        self, user_id: int, client_order_id: str, error: str, status: OrderStatus = OrderStatus.REJECTED
+    ) -> OrderRow | None:
+        """Record why sending failed: rejected, or unknown when the exchange could not say whether the order
+        exists. An order already final keeps its record: the failure report is stale."""
         row = await self.by_client_id(user_id, client_order_id)
-        if row is not None:
-            row.status = OrderStatus.REJECTED.value
+        if row is not None and not OrderStatus(row.status).is_final:
+            row.status = advance(row.status, status)
             row.error = error
             row.updated_at = utc_now()
             await self.session.flush()
         return row
 
-    async def record_fill(self, user_id: int, row: OrderRow, fill: Fill) -> bool:
-        """Store one execution; a fill already stored (same order and trade id) is ignored. True if new."""
+    async def record_fill(self, user_id: int, row: OrderRow, fill: Fill, position: int | None = None) -> bool:
+        """Store one execution; a fill already stored (same order and key, see `fill_key`) is ignored.
+        True if new. `position` is required for a fill without a trade id."""
         if row.user_id != user_id:
-            raise PermissionError("order belongs to another user")
-        trade_id = fill.trade_id or f"{fill.order_id}:{fill.ts}:{fill.amount}:{fill.price}"
+            raise NotOwned("order", row.id, user_id)
+        trade_id = fill_key(fill, position)
         try:
             async with self.session.begin_nested():
                 self.session.add(
@@ -104,7 +151,7 @@ class OrderRepository:
             )
         )
 
-    async def list(
+    async def list_for_user(
         self, user_id: int, symbol: str | None = None, open_only: bool = False, limit: int = 100
     ) -> list[OrderRow]:
         query = select(OrderRow).where(OrderRow.user_id == user_id)

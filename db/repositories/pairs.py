@@ -8,6 +8,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import UserPair
+from db.repositories.ownership import require_account
+from db.repositories.results import rowcount
 from domain.money import utc_now
 
 PAIR_STATUSES = ("active", "paused", "stopped")
@@ -29,6 +31,7 @@ class PairRepository:
             raise ValueError("budget must be positive")
         if leverage < 1:
             raise ValueError("leverage must be at least 1")
+        await require_account(self.session, user_id, account_id)
         pair = UserPair(
             user_id=user_id,
             symbol=symbol,
@@ -49,7 +52,7 @@ class PairRepository:
     async def get(self, user_id: int, symbol: str) -> UserPair | None:
         return await self.session.scalar(select(UserPair).where(UserPair.user_id == user_id, UserPair.symbol == symbol))
 
-    async def list(self, user_id: int) -> list[UserPair]:
+    async def list_for_user(self, user_id: int) -> list[UserPair]:
         return list(
             await self.session.scalars(select(UserPair).where(UserPair.user_id == user_id).order_by(UserPair.symbol))
         )
@@ -66,7 +69,7 @@ class PairRepository:
         result = await self.session.execute(
             delete(UserPair).where(UserPair.user_id == user_id, UserPair.symbol == symbol)
         )
-        return result.rowcount > 0
+        return rowcount(result) > 0
 
     async def set_status(self, user_id: int, symbol: str, status: str) -> UserPair | None:
         if status not in PAIR_STATUSES:

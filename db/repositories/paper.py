@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.database import Database
 from db.models import PaperLedger
+from db.repositories.ownership import require_account
 from domain.money import utc_now
 
 
@@ -21,6 +22,7 @@ class PaperLedgerRepository:
         return dict(row.state) if row is not None else None
 
     async def save(self, user_id: int, account_id: int, state: dict[str, Any]) -> None:
+        await require_account(self.session, user_id, account_id)
         row = await self.session.scalar(
             select(PaperLedger).where(PaperLedger.account_id == account_id, PaperLedger.user_id == user_id)
         )

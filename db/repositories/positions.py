@@ -8,6 +8,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import PositionRow
+from db.repositories.ownership import require_pair
+from db.repositories.results import rowcount
 from domain.money import utc_now
 
 _FIELDS = frozenset(
@@ -35,6 +37,8 @@ class PositionRepository:
         unknown = set(values) - _FIELDS
         if unknown:
             raise ValueError(f"unknown position fields: {', '.join(sorted(unknown))}")
+        if "pair_id" in values:
+            await require_pair(self.session, user_id, values["pair_id"])
         row = await self.get(user_id, symbol)
         if row is None:
             if "side" not in values or "amount" not in values or "entry_price" not in values:
@@ -58,7 +62,7 @@ class PositionRepository:
             select(PositionRow).where(PositionRow.user_id == user_id, PositionRow.symbol == symbol)
         )
 
-    async def list(self, user_id: int) -> list[PositionRow]:
+    async def list_for_user(self, user_id: int) -> list[PositionRow]:
         return list(
             await self.session.scalars(
                 select(PositionRow).where(PositionRow.user_id == user_id).order_by(PositionRow.symbol)
@@ -69,4 +73,4 @@ class PositionRepository:
         result = await self.session.execute(
             delete(PositionRow).where(PositionRow.user_id == user_id, PositionRow.symbol == symbol)
         )
-        return result.rowcount > 0
+        return rowcount(result) > 0

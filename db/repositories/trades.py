@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import TradeRow
+from db.repositories.ownership import require_order, require_pair
 
 
 class TradeRepository:
@@ -30,6 +31,8 @@ class TradeRepository:
     ) -> TradeRow:
         if side not in ("long", "short"):
             raise ValueError("trade side must be long or short")
+        await require_pair(self.session, user_id, pair_id)
+        await require_order(self.session, user_id, entry_order_id)
         trade = TradeRow(
             user_id=user_id,
             pair_id=pair_id,
@@ -58,6 +61,7 @@ class TradeRepository:
         exit_order_id: int | None = None,
         exit_fees: Decimal = Decimal(0),
     ) -> TradeRow | None:
+        await require_order(self.session, user_id, exit_order_id)
         trade = await self.get(user_id, trade_id)
         if trade is None or trade.status == "closed":
             return None
@@ -82,7 +86,7 @@ class TradeRepository:
             .limit(1)
         )
 
-    async def list(
+    async def list_for_user(
         self, user_id: int, symbol: str | None = None, closed_only: bool = False, limit: int = 50
     ) -> list[TradeRow]:
         query = select(TradeRow).where(TradeRow.user_id == user_id)

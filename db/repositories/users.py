@@ -5,6 +5,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import User, UserState
+from db.repositories.results import rowcount
 from domain.money import utc_now
 
 USER_STATUSES = ("active", "paused", "blocked")
@@ -72,4 +73,4 @@ class UserRepository:
     async def delete(self, user_id: int) -> bool:
         """Delete a user and, through ON DELETE CASCADE, every row that belongs to them."""
         result = await self.session.execute(delete(User).where(User.id == user_id))
-        return result.rowcount > 0
+        return rowcount(result) > 0

@@ -33,7 +33,7 @@ async def test_money_when_stored_then_read_back_exactly(database: Database, tele
             await PairRepository(session).add(user.id, f"T{i}/USDT", value)
 
     async with database.transaction() as session:
-        stored = [p.budget for p in await PairRepository(session).list(user.id)]
+        stored = [p.budget for p in await PairRepository(session).list_for_user(user.id)]
     assert stored == values
     assert all(isinstance(v, Decimal) for v in stored)
 
@@ -75,7 +75,7 @@ async def test_datetime_when_naive_then_refused_and_nothing_saved(
                 user.id, "BTC/USDT", "long", Decimal(1), Decimal(1), datetime(2024, 1, 1)
             )
     async with database.transaction() as session:
-        assert await TradeRepository(session).list(user.id) == []
+        assert await TradeRepository(session).list_for_user(user.id) == []
 
 
 async def test_transaction_when_database_unreachable_then_clear_error_without_password() -> None:

@@ -80,7 +80,7 @@ async def test_add_live_when_no_master_key_then_clear_error_and_paper_still_work
         paper = await accounts.add_paper(user.id, Decimal("10000"))
 
     async with database.transaction() as session:
-        accounts = await AccountRepository(session).list(user.id)
+        accounts = await AccountRepository(session).list_for_user(user.id)
         assert [(a.is_paper, a.paper_start_balance) for a in accounts] == [(True, Decimal("10000"))]
         assert paper.api_key_enc is None
 

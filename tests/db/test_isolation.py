@@ -85,25 +85,25 @@ async def test_every_repository_when_another_user_asks_then_sees_nothing(
         accounts = AccountRepository(session, BOX)
         assert await accounts.get(bob, ids["account"]) is None
         assert await accounts.credentials(bob, ids["account"]) is None
-        assert await accounts.list(bob) == []
+        assert await accounts.list_for_user(bob) == []
         assert await accounts.active(bob) is None
         assert await PairRepository(session).get(bob, "BTC/USDT") is None
-        assert await PairRepository(session).list(bob) == []
+        assert await PairRepository(session).list_for_user(bob) == []
         orders = OrderRepository(session)
         assert await orders.by_client_id(bob, f"a-{alice}") is None
-        assert await orders.list(bob) == []
+        assert await orders.list_for_user(bob) == []
         assert await TradeRepository(session).get(bob, ids["trade"]) is None
-        assert await TradeRepository(session).list(bob) == []
+        assert await TradeRepository(session).list_for_user(bob) == []
         assert await TradeRepository(session).open_trade(bob, "BTC/USDT") is None
         assert await PositionRepository(session).get(bob, "BTC/USDT") is None
-        assert await PositionRepository(session).list(bob) == []
+        assert await PositionRepository(session).list_for_user(bob) == []
         decisions = DecisionRepository(session)
         assert await decisions.recent_decisions(bob) == []
         assert await decisions.votes(bob, ids["decision"]) == []
         assert await decisions.recent_votes(bob, "BTC/USDT") == []
         assert await decisions.provider_stats(bob) == []
-        assert await AuditRepository(session).list(bob) == []
-        assert await HeartbeatRepository(session).list(bob) == []
+        assert await AuditRepository(session).list_for_user(bob) == []
+        assert await HeartbeatRepository(session).list_for_user(bob) == []
         assert await PaperLedgerRepository(session).load(bob, ids["account"]) is None
         assert await ReportRepository(session).recent_trades(bob) == []
         overview = await ReportRepository(session).overview(bob)
@@ -192,7 +192,7 @@ async def test_add_pair_when_symbol_already_added_then_clear_error_and_nothing_l
         await PairRepository(session).add(alice, "SOL/USDT", Decimal("100"))  # the session is still usable
 
     async with database.transaction() as session:
-        pairs = {p.symbol: p.budget for p in await PairRepository(session).list(alice)}
+        pairs = {p.symbol: p.budget for p in await PairRepository(session).list_for_user(alice)}
         assert pairs == {"ETH/USDT": Decimal("500"), "SOL/USDT": Decimal("100")}
 
 
