@@ -80,13 +80,13 @@ def check_invariants(account: PaperAccount, market: MarketInfo, fee_currency: Sp
     for currency, entry in balance.currencies.items():
         assert entry.free + entry.used == ledger.total(currency)
         assert entry.free >= 0, f"negative free {currency}: {entry.free}"
-        assert entry.used >= 0
     for currency, used in expected_reservations(account, market, fee_currency).items():
         assert ledger.used(currency) == used, currency
     for position in account.positions.values():
-        assert position.amount > 0 and ledger.reserved(position.margin_key) > 0
+        # funding beyond the margin leaves the isolated wallet at or below zero, never anything else
+        assert position.amount > 0 and (ledger.reserved(position.margin_key) > 0 or position.funding_paid > 0)
     for order in account.orders.values():
-        assert order.amount >= order.filled >= 0
+        assert order.amount >= order.filled >= 0 and ledger.reserved(order.reservation_key) >= 0
         if order.status is OrderStatus.OPEN:
             assert order.filled == 0
         if not order.is_open:

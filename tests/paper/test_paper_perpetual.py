@@ -98,8 +98,8 @@ async def test_liquidation_price_when_isolated_long_then_matches_maintenance_mar
 
     [position] = await paper.fetch_positions()
 
-    # (entry*amount - margin) / (amount * (1 - 0.005)) = (500 - 50) / (5 * 0.995)
-    assert position.liquidation_price == D(450) / D("4.975")
+    # (entry*amount - margin) / (amount * (1 - 0.005)) = (500 - 50) / (5 * 0.995) = 90.452..., down to the 0.01 step
+    assert position.liquidation_price == D("90.45")
 
 
 async def test_long_when_mark_crosses_liquidation_price_then_liquidated_and_margin_lost():
@@ -114,7 +114,7 @@ async def test_long_when_mark_crosses_liquidation_price_then_liquidated_and_marg
     changed = await paper.process()
 
     liquidation = next(order for order in changed if order.client_order_id.startswith("paper-liquidation"))
-    assert liquidation.status is OrderStatus.FILLED and liquidation.fills[0].price == D(450) / D("4.975")
+    assert liquidation.status is OrderStatus.FILLED and liquidation.fills[0].price == D("90.45")
     assert next(order for order in changed if order.id == stop.id).status is OrderStatus.CANCELED
     assert await paper.fetch_positions() == []
     balance = await paper.fetch_balance()

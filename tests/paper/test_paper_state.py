@@ -10,13 +10,16 @@ import pytest
 from adapters.exchange.paper import (
     InMemoryPaperStateStore,
     JsonFilePaperStateStore,
+    PaperConfig,
     PaperExchange,
     PaperStateError,
     PaperStateStore,
+    account_from_state,
+    account_to_state,
 )
 from domain.trading import OrderRequest, OrderSide, OrderStatus, OrderType
 
-from .scripted_feed import ScriptedFeed, perp_market, spot_market
+from .scripted_feed import START_MS, ScriptedFeed, ladder, perp_market, spot_market
 
 D = Decimal
 SPOT, PERP = "BTC/USDT", "BTC/USDT:USDT"
@@ -129,3 +132,60 @@ async def test_close_when_feed_shared_then_feed_left_open_and_when_owned_then_cl
     owned = await PaperExchange.open(feed, owns_feed=True)
     await owned.close()
     assert feed.closed
+
+
+def v1_buy(number: int, amount: str, price: str) -> dict:
+    """A filled market buy as version 1 saved it: fills without their realized PnL."""
+    fill = {"order_id": f"paper-{number}", "symbol": PERP, "side": "buy", "price": price, "amount": amount}
+    fill |= {"fee": "0", "fee_currency": "USDT", "ts": START_MS, "trade_id": f"paper-trade-{number}"}
+    return {
+        "id": f"paper-{number}", "client_order_id": f"entry-{number}", "symbol": PERP, "side": "buy",
+        "type": "market", "amount": amount, "ts": START_MS, "price": None, "stop_price": None, "reduce_only": False,
+        "status": "filled", "updated_ts": START_MS, "note": "", "fills": [fill],
+    }  # fmt: skip
+
+
+V1_STATE = {
+    "version": 1,
+    "ledger": {
+        "totals": {"USDT": "1000"},
+        "reservations": {f"position:{PERP}": {"currency": "USDT", "amount": "30.2"}},
+    },
+    "orders": [v1_buy(1, "1", "100"), v1_buy(2, "2", "101")],
+    "positions": {
+        PERP: {
+            "symbol": PERP,
+            "side": "long",
+            "amount": "3",
+            "entry_price": "100.6666666666666666666666667",
+            "leverage": 10,
+            "opened_ts": START_MS,
+            "funding_paid": "0",
+        }
+    },  # fmt: skip
+    "leverage": {PERP: 10},
+    "marks": {PERP: {"price": "101", "ts": START_MS, "candle_ts": None}},
+    "funding": [],
+    "counters": {"order": 2, "trade": 2},
+}
+
+
+async def test_open_when_state_is_version_1_then_the_averaged_entry_becomes_a_cost_basis_on_the_money_grid():
+    store = InMemoryPaperStateStore()
+    await store.save(V1_STATE)
+    feed = ScriptedFeed(perp_market(), price=D(101))
+    paper = await PaperExchange.open(feed, store, config=PaperConfig(taker_fee=D(0)), clock=feed.clock)
+
+    [position] = await paper.fetch_positions()
+    assert position.entry_price == D("100.6666666666666666666666667") and position.margin == D("30.2")
+    assert position.unrealized_pnl == D(1)  # version 1 showed 0.9999999999999999999999999 (3 * 101 - 3 * entry)
+    state = paper.state()
+    assert state["version"] == 2 and state["positions"][PERP]["cost"] == "302.000000000000"
+    assert [fill.realized_pnl for order in paper.account.orders.values() for fill in order.fills] == [None, None]
+    assert account_to_state(account_from_state(json.loads(json.dumps(state)))) == state
+
+    feed.set_price(PERP, D(101), ladder(D(101), levels=1, gap=D(0), amount=D(10)))  # a close at the mark
+    await paper.create_order(OrderRequest(PERP, OrderSide.SELL, OrderType.MARKET, D(3), "close", reduce_only=True))
+
+    assert (await paper.fetch_balance()).total("USDT") == D(1000) + position.unrealized_pnl  # not a digit lost
+    assert (await store.load())["version"] == 2

@@ -13,19 +13,18 @@ from decimal import Decimal
 
 from adapters.exchange.errors import InsufficientFunds, InvalidOrder, OrderNotFound
 from domain.market import MarketInfo, MarketType, OrderBook
-from domain.trading import Fill, OrderRequest, OrderSide, OrderStatus, OrderType, Position
+from domain.trading import OrderRequest, OrderSide, OrderStatus, OrderType, Position
 
 from .config import PaperConfig
+from .exact import exact
 from .fills import anchored_levels, book_side, walk_book
 from .formatting import amount_text
 from .ledger import Ledger
-from .orders import PaperOrder
+from .orders import PaperFill, PaperOrder
 from .perpetual import PerpPosition, funding_payment
 from .settlement import PerpetualSettlement, Settlement, SpotSettlement
-from .triggers import Direction, order_direction, touch
+from .triggers import order_direction, touch
 from .validation import validate_request
-
-STATE_VERSION = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +41,7 @@ class FundingEvent:
     symbol: str
     ts: int
     rate: Decimal
-    amount: Decimal  # paid by the account; negative when received
+    amount: Decimal  # paid by the account (out of the position's margin); negative when received
 
 
 class PaperAccount:
@@ -59,7 +58,7 @@ class PaperAccount:
         self.trade_counter = 0
         self.revision = 0  # bumped on every change worth saving
         self._spot = SpotSettlement(ledger, self.config.spot_fee_currency)
-        self._perp = PerpetualSettlement(ledger, self.positions, self.leverage)
+        self._perp = PerpetualSettlement(ledger, self.positions, self.leverage, self.config.maintenance_margin_rate)
 
     # --- lookups -------------------------------------------------------------------------------------------
 
@@ -88,6 +87,7 @@ class PaperAccount:
 
     # --- placing and canceling -----------------------------------------------------------------------------
 
+    @exact
     def place(self, request: OrderRequest, market: MarketInfo, book: OrderBook | None, ts: int) -> PaperOrder:
         """Validate, then fill what crosses now and rest the remainder; nothing changes when it raises."""
         mark = self.marks.get(market.symbol)
@@ -119,6 +119,7 @@ class PaperAccount:
                         self._fill_walk(order, market, walk, ts)
                     if order.remaining > 0:
                         settlement.reserve_resting(order, market, self.config.maker(market))
+                self._perp.refuse_if_liquidated_at_once(order, market, mark.price)
         except (InsufficientFunds, InvalidOrder):
             self.order_counter -= 1
             raise
@@ -128,6 +129,7 @@ class PaperAccount:
         self.revision += 1
         return order
 
+    @exact
     def cancel(self, order_id: str, symbol: str, ts: int) -> PaperOrder:
         """Cancel an open order and free what it reserved; a finished order is returned unchanged."""
         order = self.get(order_id, symbol)
@@ -137,6 +139,7 @@ class PaperAccount:
             self.revision += 1
         return order
 
+    @exact
     def set_leverage(self, market: MarketInfo, leverage: int) -> None:
         if market.type is not MarketType.PERPETUAL:
             raise InvalidOrder(f"{market.symbol} is a spot market; leverage applies to perpetual futures only.")
@@ -156,6 +159,7 @@ class PaperAccount:
 
     # --- market moves --------------------------------------------------------------------------------------
 
+    @exact
     def advance(
         self,
         market: MarketInfo,
@@ -174,7 +178,9 @@ class PaperAccount:
         for price, ts in path:
             changed.extend(self._move(market, previous, price, ts, book))
             previous = price
-        new_mark = Mark(path[-1][0], path[-1][1], candle_ts if candle_ts is not None else (mark and mark.candle_ts))
+        if candle_ts is None and mark is not None:
+            candle_ts = mark.candle_ts
+        new_mark = Mark(path[-1][0], path[-1][1], candle_ts)
         if new_mark != mark:
             self.marks[symbol] = new_mark
             self.revision += 1
@@ -207,10 +213,7 @@ class PaperAccount:
                 best = (abs(reached - start), reached, order)
         position = self.positions.get(market.symbol)
         if position is not None:
-            margin = self.ledger.reserved(position.margin_key)
-            liquidation = position.liquidation_price(margin, self.config.maintenance_margin_rate, market.contract_size)
-            direction = Direction.FALLS_TO if position.direction > 0 else Direction.RISES_TO
-            reached = touch(start, end, liquidation, direction) if liquidation is not None else None
+            reached = self._perp.liquidation_reached(market, position, start, end)
             if reached is not None and (best is None or abs(reached - start) < best[0]):
                 best = (abs(reached - start), reached, None)
         return None if best is None else (best[1], best[2])
@@ -241,10 +244,9 @@ class PaperAccount:
             order.finish(OrderStatus.FILLED, ts, "amount capped to what was left to reduce")
 
     def _liquidate(self, market: MarketInfo, price: Decimal, ts: int) -> PaperOrder:
-        """Close the whole position at the liquidation price; its isolated margin is lost."""
-        position = self.positions.pop(market.symbol)
-        margin = self.ledger.reserved(position.margin_key)
-        self.ledger.spend_reserved(position.margin_key, margin)
+        """Close the whole position at `price` with the order and fill that record it (PerpetualSettlement.liquidate
+        says what they hold)."""
+        position, margin, fee = self._perp.liquidate(market, price)
         self.order_counter += 1
         self.trade_counter += 1
         order = PaperOrder(
@@ -256,19 +258,21 @@ class PaperAccount:
             amount=position.amount,
             ts=ts,
             reduce_only=True,
-            note=f"liquidated: the {amount_text(margin, 2)} {market.quote} isolated margin is lost",
+            note=f"liquidated: the {amount_text(margin, 2)} {market.quote} isolated margin is lost "
+            f"({amount_text(fee, 2)} {market.quote} of it as the liquidation fee)",
         )
         order.add_fill(
-            Fill(
+            PaperFill(
                 order.id,
                 order.symbol,
                 order.side,
                 price,
                 position.amount,
-                Decimal(0),
+                fee,
                 market.quote,
                 ts,
                 f"paper-trade-{self.trade_counter}",
+                realized_pnl=fee - margin,
             )
         )
         self.orders[order.id] = order
@@ -276,26 +280,22 @@ class PaperAccount:
         self.revision += 1
         return order
 
+    @exact
     def pay_funding(self, market: MarketInfo, rate: Decimal, mark: Decimal, ts: int) -> list[PaperOrder]:
-        """Settle one funding time: the payment comes out of (or goes into) the position's margin; a payment
-        that eats the whole margin liquidates the position at the mark."""
+        """Settle one funding time out of (or into) the position's isolated margin. The position is liquidated
+        at the mark only when margin + unrealized PnL, after the payment, is down to the maintenance margin:
+        a payment larger than the margin leaves it negative while the position's profit covers it."""
         position = self.positions.get(market.symbol)
         if position is None:
             return []
         payment = funding_payment(position, rate, mark, market.contract_size)
-        margin = self.ledger.reserved(position.margin_key)
-        paid = min(payment, margin)
-        position.funding_paid += paid
-        self.funding.append(FundingEvent(market.symbol, ts, rate, paid))
+        position.funding_paid += payment
+        self.funding.append(FundingEvent(market.symbol, ts, rate, payment))
+        self.ledger.spend_reserved(position.margin_key, market.quote, payment)
         self.revision += 1
-        if payment >= margin:
-            liquidation = self._liquidate(market, mark, ts)
-            return [liquidation, *self._cancel_reduce_only(market, ts)]
-        if payment > 0:
-            self.ledger.spend_reserved(position.margin_key, payment)
-        elif payment < 0:
-            self.ledger.add_to_reserved(position.margin_key, -payment)
-        return []
+        if self._perp.liquidation_reached(market, position, mark, mark) is None:
+            return []
+        return [self._liquidate(market, mark, ts), *self._cancel_reduce_only(market, ts)]
 
     # --- helpers -------------------------------------------------------------------------------------------
 
@@ -368,6 +368,7 @@ class PaperAccount:
 
     # --- views ---------------------------------------------------------------------------------------------
 
+    @exact
     def position_views(self, markets: dict[str, MarketInfo], symbols: list[str] | None = None) -> list[Position]:
         views = []
         for symbol, position in sorted(self.positions.items()):
@@ -390,9 +391,7 @@ class PaperAccount:
                     leverage=position.leverage,
                     margin=margin,
                     unrealized_pnl=position.unrealized_pnl(mark, market.contract_size),
-                    liquidation_price=position.liquidation_price(
-                        margin, self.config.maintenance_margin_rate, market.contract_size
-                    ),
+                    liquidation_price=self._perp.liquidation_price(market, position),
                     mark_price=mark,
                     stop_loss=protective.get(OrderType.STOP_MARKET),
                     take_profit=protective.get(OrderType.TAKE_PROFIT_MARKET),

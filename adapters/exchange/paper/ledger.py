@@ -1,7 +1,8 @@
 """Balances of one paper account in Decimal: a wallet total per currency and named reservations against it.
 
 free = total - used, where used is the sum of the reservations (open orders, position margin) in that currency.
-Every debit and reservation is checked against free first, so free can never go negative.
+Every debit and reservation is checked against free first, so free can never go negative. A position's margin
+reservation is its isolated wallet: funding paid beyond it leaves it negative instead of touching free.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from decimal import Decimal
 from adapters.exchange.errors import InsufficientFunds
 from domain.trading import Balance, CurrencyBalance
 
+from .exact import exact
 from .formatting import amount_text
 
 ZERO = Decimal(0)
@@ -72,35 +74,37 @@ class Ledger:
         self._reservations[key] = (currency, (entry[1] if entry else ZERO) + amount)
 
     def release(self, key: str, amount: Decimal | None = None) -> Decimal:
-        """Return reserved funds to free; all of them when amount is None. Returns what was released."""
+        """Return reserved funds to free: all of them when amount is None, else `amount`, which lies between zero
+        and what the key holds (a position's isolated wallet can hold less than zero). Returns what was released."""
         entry = self._reservations.get(key)
         if entry is None:
             return ZERO
         currency, held = entry
-        released = held if amount is None else min(amount, held)
-        if held - released > 0:
+        released = held if amount is None else amount
+        if not min(held, ZERO) <= released <= max(held, ZERO):
+            raise ValueError(f"reservation {key} holds {held}, cannot release {released}")
+        if held - released:
             self._reservations[key] = (currency, held - released)
         else:
             del self._reservations[key]
         return released
 
-    def spend_reserved(self, key: str, amount: Decimal) -> None:
-        """Pay out of a reservation: it and the total shrink together, so free does not move."""
-        currency, held = self._reservations[key]
-        if amount > held:
-            raise ValueError(f"reservation {key} holds {held}, cannot spend {amount}")
-        self.release(key, amount)
+    def spend_reserved(self, key: str, currency: str, amount: Decimal) -> None:
+        """Pay `amount` out of a reservation (into it when negative): it and the total move together, so free
+        does not. Funding is paid this way from a position's isolated wallet, which may end up below zero."""
+        currency_held, held = self._reservations.get(key, (currency, ZERO))
+        if currency_held != currency:
+            raise ValueError(f"reservation {key} holds {currency_held}, not {currency}")
+        if held - amount:
+            self._reservations[key] = (currency, held - amount)
+        else:
+            self._reservations.pop(key, None)
         self._totals[currency] = self.total(currency) - amount
-
-    def add_to_reserved(self, key: str, amount: Decimal) -> None:
-        """Credit straight into a reservation (funding received into an isolated margin)."""
-        currency, held = self._reservations[key]
-        self._reservations[key] = (currency, held + amount)
-        self._totals[currency] = self.total(currency) + amount
 
     def currencies(self) -> list[str]:
         return sorted(set(self._totals) | {currency for currency, _ in self._reservations.values()})
 
+    @exact
     def balance(self, ts: int) -> Balance:
         return Balance(
             currencies={

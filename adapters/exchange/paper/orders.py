@@ -7,8 +7,19 @@ from decimal import Decimal
 
 from domain.trading import Fill, Order, OrderRequest, OrderSide, OrderStatus, OrderType
 
+from .exact import display, exact
+
 ZERO = Decimal(0)
 CONDITIONAL_TYPES = frozenset({OrderType.STOP_MARKET, OrderType.TAKE_PROFIT_MARKET})
+
+
+@dataclass(frozen=True, slots=True)
+class PaperFill(Fill):
+    """A fill with the PnL it realized, as a futures exchange's trade history shows it: with the fee, it is
+    exactly what the fill moved the balance by. None for spot swaps, and for fills restored from a version-1
+    state, which did not record it."""
+
+    realized_pnl: Decimal | None = None
 
 
 @dataclass(slots=True)
@@ -24,7 +35,7 @@ class PaperOrder:
     stop_price: Decimal | None = None
     reduce_only: bool = False
     status: OrderStatus = OrderStatus.OPEN
-    fills: list[Fill] = field(default_factory=list)
+    fills: list[PaperFill] = field(default_factory=list)
     updated_ts: int = 0
     note: str = ""  # why the order ended the way it did, when that is not obvious (capped, canceled, rejected)
 
@@ -64,7 +75,7 @@ class PaperOrder:
     def reservation_key(self) -> str:
         return f"order:{self.id}"
 
-    def add_fill(self, fill: Fill) -> None:
+    def add_fill(self, fill: PaperFill) -> None:
         self.fills.append(fill)
         self.updated_ts = fill.ts
         self.status = OrderStatus.FILLED if self.remaining <= 0 else OrderStatus.PARTIALLY_FILLED
@@ -75,6 +86,7 @@ class PaperOrder:
         if note:
             self.note = note
 
+    @exact
     def to_domain(self) -> Order:
         filled = self.filled
         cost = sum((fill.price * fill.amount for fill in self.fills), ZERO)
@@ -90,7 +102,7 @@ class PaperOrder:
             filled=filled,
             ts=self.ts,
             price=self.price,
-            average=cost / filled if filled else None,
+            average=display(cost, filled) if filled else None,
             stop_price=self.stop_price,
             fee=fee,
             fee_currency=self.fills[0].fee_currency if self.fills else "",
@@ -124,6 +136,7 @@ class PaperOrder:
                     "fee_currency": fill.fee_currency,
                     "ts": fill.ts,
                     "trade_id": fill.trade_id,
+                    "realized_pnl": None if fill.realized_pnl is None else str(fill.realized_pnl),
                 }
                 for fill in self.fills
             ],
@@ -146,7 +159,7 @@ class PaperOrder:
             updated_ts=state["updated_ts"],
             note=state["note"],
             fills=[
-                Fill(
+                PaperFill(
                     order_id=fill["order_id"],
                     symbol=fill["symbol"],
                     side=OrderSide(fill["side"]),
@@ -156,6 +169,7 @@ class PaperOrder:
                     fee_currency=fill["fee_currency"],
                     ts=fill["ts"],
                     trade_id=fill["trade_id"],
+                    realized_pnl=None if fill.get("realized_pnl") is None else Decimal(fill["realized_pnl"]),
                 )
                 for fill in state["fills"]
             ],

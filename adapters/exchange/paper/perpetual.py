@@ -1,31 +1,34 @@
 """USDT-margined linear perpetuals with isolated margin: position math, margin, liquidation and funding.
 
-- Initial margin = notional / leverage, reserved from USDT under the position's key for as long as it is open.
+- A position keeps its cost basis exactly: cost = sum of price * amount of what opened it, less what closes
+  took out. The average entry price is derived from it for display only; PnL always comes from the cost.
+  Closing part of a position takes out its share of the cost (rounded to 1e-12) and realizes exactly the
+  rest, so a close at the mark turns unrealized into realized PnL without moving equity by a digit.
+- Initial margin = notional / leverage, reserved from USDT under the position's key; that reservation is the
+  position's isolated wallet. Funding is paid out of it (or into it) at each funding time: rate * notional at
+  the mark, longs pay when the rate is positive. A payment larger than the wallet leaves it negative (the
+  unrealized profit backs it) rather than touching the free balance.
 - Maintenance margin = maintenance_margin_rate * notional at the mark price. The position is liquidated when
   margin + unrealized PnL falls to the maintenance margin; solving that for the price gives
-  long:  (entry * amount - margin) / (amount * (1 - mmr))
-  short: (entry * amount + margin) / (amount * (1 + mmr))   (amounts scaled by the contract size).
-- Isolated means a position can never lose more than its margin: a liquidation takes the whole margin, and a
-  close beyond the bankruptcy price loses the margin and no more.
+  long:  (cost - margin) / (amount * (1 - mmr))
+  short: (cost + margin) / (amount * (1 + mmr))   (amounts scaled by the contract size),
+  rounded to the price step away from the position (it is never liquidated while above maintenance).
+- Isolated means a position can never lose more than its margin: a liquidation takes the whole margin, what is
+  left of it after the loss at the liquidation price is recorded as the liquidation fee, and a close beyond the
+  bankruptcy price loses the margin and no more (its recorded realized PnL is capped at that).
 - The mark price is the feed's last price (the ticker), walked along the same path as the orders.
-- Funding is paid out of (or into) the position's margin at each funding time: rate * notional at the mark,
-  longs pay when the rate is positive, shorts receive it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 
 from domain.trading import OrderSide, PositionSide
 
+from .exact import CONTEXT, display, money, quotient, share, to_step
+
 ZERO = Decimal(0)
-MONEY_QUANTUM = Decimal("1e-12")
-
-
-def money(value: Decimal) -> Decimal:
-    """Quote amounts that come out of a division, rounded to 1e-12 so that sums of them stay exact."""
-    return value.quantize(MONEY_QUANTUM, rounding=ROUND_HALF_EVEN)
 
 
 @dataclass(slots=True)
@@ -33,7 +36,7 @@ class PerpPosition:
     symbol: str
     side: PositionSide
     amount: Decimal
-    entry_price: Decimal
+    cost: Decimal  # exact sum of price * amount still open (the quote cost is this times the contract size)
     leverage: int
     opened_ts: int
     funding_paid: Decimal = ZERO  # net funding paid (negative: received) since it opened
@@ -50,28 +53,38 @@ class PerpPosition:
     def closing_side(self) -> OrderSide:
         return OrderSide.SELL if self.side is PositionSide.LONG else OrderSide.BUY
 
+    @property
+    def entry_price(self) -> Decimal:
+        """The average entry price, for display: PnL is computed from the exact cost, never from this."""
+        return display(self.cost, self.amount) if self.amount else ZERO
+
     def notional(self, price: Decimal, contract_size: Decimal) -> Decimal:
         return self.amount * contract_size * price
 
     def unrealized_pnl(self, mark: Decimal, contract_size: Decimal) -> Decimal:
-        return (mark - self.entry_price) * self.amount * contract_size * self.direction
+        return (mark * self.amount - self.cost) * contract_size * self.direction
 
-    def liquidation_price(self, margin: Decimal, mmr: Decimal, contract_size: Decimal) -> Decimal | None:
-        """None when the position cannot be liquidated (a long whose margin covers its whole notional)."""
-        size = self.amount * contract_size
-        if size <= 0:
+    def cost_share(self, amount: Decimal) -> Decimal:
+        """The part of the cost that closing `amount` takes out: all of it for a full close."""
+        return share(self.cost, amount, self.amount)
+
+    def liquidation_price(self, margin: Decimal, mmr: Decimal, contract_size: Decimal, step: Decimal) -> Decimal | None:
+        """Where margin + unrealized PnL meets the maintenance margin, on the price step away from the position;
+        None when the position cannot be liquidated (a long whose margin covers its whole notional)."""
+        if self.amount <= 0:
             return None
+        cost, size = self.cost * contract_size, self.amount * contract_size
         if self.side is PositionSide.LONG:
-            price = (self.entry_price * size - margin) / (size * (1 - mmr))
+            price = to_step(cost - margin, size * (1 - mmr), step, up=False)
             return price if price > 0 else None
-        return (self.entry_price * size + margin) / (size * (1 + mmr))
+        return to_step(cost + margin, size * (1 + mmr), step, up=True)
 
     def to_state(self) -> dict:
         return {
             "symbol": self.symbol,
             "side": self.side.value,
             "amount": str(self.amount),
-            "entry_price": str(self.entry_price),
+            "cost": str(self.cost),
             "leverage": self.leverage,
             "opened_ts": self.opened_ts,
             "funding_paid": str(self.funding_paid),
@@ -79,11 +92,18 @@ class PerpPosition:
 
     @classmethod
     def from_state(cls, state: dict) -> PerpPosition:
+        """Version-1 states kept only an averaged entry price (a 28-digit quotient): the cost basis is taken as
+        its product with the amount on the 1e-12 grid, so the balances it later moves stay on that grid too."""
+        amount = Decimal(state["amount"])
+        if "cost" in state:
+            cost = Decimal(state["cost"])
+        else:
+            cost = money(CONTEXT.multiply(Decimal(state["entry_price"]), amount))
         return cls(
             symbol=state["symbol"],
             side=PositionSide(state["side"]),
-            amount=Decimal(state["amount"]),
-            entry_price=Decimal(state["entry_price"]),
+            amount=amount,
+            cost=cost,
             leverage=state["leverage"],
             opened_ts=state["opened_ts"],
             funding_paid=Decimal(state["funding_paid"]),
@@ -99,7 +119,7 @@ def side_for(order_side: OrderSide) -> PositionSide:
 
 
 def initial_margin(amount: Decimal, price: Decimal, contract_size: Decimal, leverage: int) -> Decimal:
-    return money(amount * contract_size * price / leverage)
+    return quotient(amount * contract_size * price, Decimal(leverage))
 
 
 def order_margin(amount: Decimal, price: Decimal, contract_size: Decimal, leverage: int, maker_fee: Decimal) -> Decimal:

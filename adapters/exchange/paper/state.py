@@ -15,11 +15,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from .account import STATE_VERSION, FundingEvent, Mark, PaperAccount
+from .account import FundingEvent, Mark, PaperAccount
 from .config import PaperConfig
 from .ledger import Ledger
 from .orders import PaperOrder
 from .perpetual import PerpPosition
+
+STATE_VERSION = 2  # 2: positions keep their exact cost basis, fills their realized PnL
+READABLE_VERSIONS = (1, 2)  # a version-1 state is read as-is: see PerpPosition.from_state and PaperFill
 
 
 class PaperStateError(ValueError):
@@ -106,8 +109,10 @@ def account_to_state(account: PaperAccount) -> dict:
 
 def account_from_state(state: dict, config: PaperConfig | None = None) -> PaperAccount:
     version = state.get("version")
-    if version != STATE_VERSION:
-        raise PaperStateError(f"paper account state version {version!r} is not supported (expected {STATE_VERSION})")
+    if version not in READABLE_VERSIONS:
+        raise PaperStateError(
+            f"paper account state version {version!r} is not supported (expected one of {READABLE_VERSIONS})"
+        )
     try:
         account = PaperAccount(Ledger.from_state(state["ledger"]), config)
         for entry in state["orders"]:
