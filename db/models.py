@@ -133,6 +133,9 @@ class UserPair(Base):
     risk_overrides: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, nullable=False)
     breaker: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, nullable=False)
     breaker_status: Mapped[str] = mapped_column(String(16), default="running", nullable=False)
+    status_reason: Mapped[str | None] = mapped_column(Text)  # why the pair is paused or in error
+    last_candle_ts: Mapped[int | None] = mapped_column(BigInteger)  # the exactly-once guard (UTC ms)
+    engine_state: Mapped[dict[str, Any]] = mapped_column(JSON, server_default="{}", nullable=False)
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _created()
 
@@ -380,3 +383,18 @@ class PaperLedger(Base):
     user_id: Mapped[int] = _user_fk()
     state: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
     updated_at: Mapped[datetime] = _created()
+
+
+class EquitySnapshot(Base):
+    """The account marked to market once per cycle: the equity curve /profit and the metrics read."""
+
+    __tablename__ = "equity_snapshots"
+    __table_args__ = (_same_user("equity_snapshots", "pair_id", "user_pairs"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = _user_fk()
+    pair_id: Mapped[int | None] = mapped_column(BigId, index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True, nullable=False)
+    equity: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    balance: Mapped[Decimal] = mapped_column(Money, nullable=False)
+    unrealized_pnl: Mapped[Decimal] = mapped_column(Money, default=Decimal(0), nullable=False)

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import FillRow, OrderRow
 from db.repositories.ownership import NotOwned, require_account
 from domain.money import ms_to_datetime, utc_now
-from domain.trading import Fill, Order, OrderRequest, OrderStatus
+from domain.trading import Fill, Order, OrderRequest, OrderSide, OrderStatus, OrderType
 
 #: Not final yet: reconciled against the exchange after a restart (unknown: sent, existence unconfirmed).
 OPEN_STATUSES = (OrderStatus.PENDING, OrderStatus.UNKNOWN, OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)
@@ -70,6 +70,20 @@ class OrderRepository:
         self.session.add(row)
         await self.session.flush()
         return row
+
+    @staticmethod
+    def request_of(row: OrderRow) -> OrderRequest:
+        """The request an order row was recorded from (to look it up, or to send it, again)."""
+        return OrderRequest(
+            symbol=row.symbol,
+            side=OrderSide(row.side),
+            type=OrderType(row.type),
+            amount=row.amount,
+            client_order_id=row.client_order_id,
+            price=row.price,
+            stop_price=row.stop_price,
+            reduce_only=row.reduce_only,
+        )
 
     async def by_client_id(self, user_id: int, client_order_id: str) -> OrderRow | None:
         return await self.session.scalar(

@@ -12,7 +12,7 @@ from db.repositories.ownership import require_account
 from db.repositories.results import rowcount
 from domain.money import utc_now
 
-PAIR_STATUSES = ("active", "paused", "stopped")
+PAIR_STATUSES = ("active", "paused", "stopped", "error")
 
 
 class PairExists(Exception):
@@ -71,10 +71,13 @@ class PairRepository:
         )
         return rowcount(result) > 0
 
-    async def set_status(self, user_id: int, symbol: str, status: str) -> UserPair | None:
+    async def set_status(
+        self, user_id: int, symbol: str, status: str, reason: str | None = None
+    ) -> UserPair | None:
+        """active clears the reason; paused / error / stopped keep why."""
         if status not in PAIR_STATUSES:
             raise ValueError(f"status must be one of {', '.join(PAIR_STATUSES)}")
-        return await self._update(user_id, symbol, status=status)
+        return await self._update(user_id, symbol, status=status, status_reason=None if status == "active" else reason)
 
     async def set_risk_overrides(self, user_id: int, symbol: str, overrides: dict[str, Any]) -> UserPair | None:
         return await self._update(user_id, symbol, risk_overrides=dict(overrides))

@@ -28,6 +28,8 @@ from decimal import Decimal, InvalidOperation
 import sqlalchemy as sa
 from alembic import op
 
+from sql.sqlite_views import drop_sqlite_views, restore_sqlite_views
+
 revision: str = "0003"
 down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
@@ -133,25 +135,11 @@ def _rekey_fills(bind: sa.Connection) -> None:
             )
 
 
-def _drop_sqlite_views(bind: sa.Connection) -> list[str]:
-    if bind.dialect.name != "sqlite":
-        return []
-    views = bind.execute(sa.text("SELECT name, sql FROM sqlite_master WHERE type = 'view' ORDER BY name")).all()
-    for name, _ in views:
-        op.execute(f'DROP VIEW "{name}"')
-    return [create for _, create in views]
-
-
-def _restore_sqlite_views(creates: list[str]) -> None:
-    for create in creates:
-        op.execute(create)
-
-
 def upgrade() -> None:
     bind = op.get_bind()
     _repair(bind)
     _rekey_fills(bind)
-    views = _drop_sqlite_views(bind)
+    views = drop_sqlite_views(bind)
     for table in TABLES:  # one batch per table: SQLite recreates it once
         with op.batch_alter_table(table) as batch:
             if table in REFERRED:
@@ -172,11 +160,11 @@ def upgrade() -> None:
                         deferrable=True,
                         initially="DEFERRED",
                     )
-    _restore_sqlite_views(views)
+    restore_sqlite_views(views)
 
 
 def downgrade() -> None:
-    views = _drop_sqlite_views(op.get_bind())
+    views = drop_sqlite_views(op.get_bind())
     for table in reversed(TABLES):
         with op.batch_alter_table(table) as batch:
             for name, column, _ in NULLING:
@@ -190,4 +178,4 @@ def downgrade() -> None:
                     )
             if table in REFERRED:
                 batch.drop_constraint(_unique(table), type_="unique")
-    _restore_sqlite_views(views)
+    restore_sqlite_views(views)
