@@ -1,28 +1,49 @@
 """Build the MarketSnapshot every analyst reads, from the shared market data of one symbol.
 
 Only closed candles count, so every engine looking at the same symbol in the same candle builds an identical
-snapshot (and shares one ensemble answer). The snapshot carries no user identity or balance.
+snapshot (and shares one ensemble answer). The snapshot carries no user identity or balance. It is built once
+per cycle per symbol, so it does no work proportional to the history: the closed candles are found by bisection
+(candles come oldest first), only the kept tail is copied, and indicators come from an IndicatorSource (a series
+computed once) when the caller has one.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
+from typing import Protocol
 
-from analysis.indicator_cache import IndicatorCache
+from analysis.indicator_series import LIVE_WINDOW
 from analysis.indicators import compute_indicators
 from domain.market import Candle, FundingRate, OrderBook, Ticker, timeframe_ms
-from domain.snapshot import MarketSnapshot, NewsItem, TimeframeView
+from domain.snapshot import MarketSnapshot, NewsItem, TimeframeIndicators, TimeframeView
 from domain.trading import PositionSide
 
 DEFAULT_KEEP_CANDLES = 100
 ORDER_BOOK_DEPTH = 20
 
 
+class IndicatorSource(Protocol):
+    """Indicators already computed for one timeframe, by candle open time (analysis.indicator_series)."""
+
+    def at(self, ts: int) -> TimeframeIndicators: ...
+
+
+class IndicatorLookup(Protocol):
+    """Indicators on the last of some closed candles, e.g. IndicatorCache (computed once, shared)."""
+
+    def get(self, exchange: str, symbol: str, timeframe: str, candles: Sequence[Candle]) -> TimeframeIndicators: ...
+
+
+def closed_count(candles: Sequence[Candle], timeframe: str, now_ms: int) -> int:
+    """How many leading candles of `candles` (oldest first) have closed by now_ms, in O(log n)."""
+    return bisect_right(candles, now_ms - timeframe_ms(timeframe), key=lambda candle: candle.ts)
+
+
 def closed_candles(candles: Sequence[Candle], timeframe: str, now_ms: int) -> list[Candle]:
-    """Candles whose period has ended by now_ms, oldest first (the still-forming candle is dropped)."""
-    period = timeframe_ms(timeframe)
-    return sorted((c for c in candles if c.ts + period <= now_ms), key=lambda c: c.ts)
+    """Candles (oldest first) whose period has ended by now_ms, as a new list: the still-forming one is dropped."""
+    return list(candles[: closed_count(candles, timeframe, now_ms)])
 
 
 def build_snapshot(
@@ -39,12 +60,19 @@ def build_snapshot(
     entry_price: Decimal | None = None,
     now_ms: int | None = None,
     keep_candles: int = DEFAULT_KEEP_CANDLES,
-    indicator_cache: IndicatorCache | None = None,
+    indicator_cache: IndicatorLookup | None = None,
+    indicators: Mapping[str, IndicatorSource] | None = None,
 ) -> MarketSnapshot:
     """candles maps timeframe -> candles (oldest first, may include the forming one); now_ms defaults to ticker.ts.
 
-    base_timeframe (default: the first timeframe given) names the candle that keys the snapshot.
+    base_timeframe (default: the first timeframe given) names the candle that keys the snapshot. Indicators of
+    a timeframe come from `indicators` (read at the last closed candle, so a source can never leak a later one),
+    else from indicator_cache, else are computed over the last LIVE_WINDOW closed candles.
     """
+    if keep_candles < 1:
+        raise ValueError(
+            f"keep_candles must be at least 1, not {keep_candles}: the last closed candle keys the snapshot"
+        )
     if not candles:
         raise ValueError("build_snapshot needs candles for at least one timeframe")
     base = base_timeframe or next(iter(candles))
@@ -56,12 +84,23 @@ def build_snapshot(
 
     views: list[TimeframeView] = []
     for timeframe, series in candles.items():
-        closed = closed_candles(series, timeframe, now)
-        if indicator_cache is not None:
-            indicators = indicator_cache.get(exchange, symbol, timeframe, closed)
+        if len(series) > 1 and series[0].ts >= series[-1].ts:  # O(1); checking every pair costs more than the rest
+            raise ValueError(f"{timeframe} candles for {symbol} must be sorted oldest first with no duplicates")
+        end = closed_count(series, timeframe, now)  # slice only what is used: a backtest passes its whole history
+        kept = tuple(series[max(0, end - keep_candles) : end])
+        source = indicators.get(timeframe) if indicators is not None else None
+        if not kept:
+            values = TimeframeIndicators()
+        elif source is not None:
+            values = source.at(kept[-1].ts)
         else:
-            indicators = compute_indicators(closed)
-        views.append(TimeframeView(timeframe, tuple(closed[-keep_candles:]), indicators))
+            # copy only when the candles hold a forming candle or more than the window (a cache hit reads one)
+            window = series if end == len(series) <= LIVE_WINDOW else series[max(0, end - LIVE_WINDOW) : end]
+            if indicator_cache is None:
+                values = compute_indicators(window)
+            else:
+                values = indicator_cache.get(exchange, symbol, timeframe, window)
+        views.append(TimeframeView(timeframe, kept, values))
 
     base_view = next(view for view in views if view.timeframe == base)
     if not base_view.candles:
