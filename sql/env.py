@@ -44,4 +44,7 @@ else:
     if connection is not None:
         _run(connection)
     else:
-        asyncio.run(_run_async(config.get_main_option("sqlalchemy.url")))
+        url = config.get_main_option("sqlalchemy.url")
+        if url is None:
+            raise RuntimeError("alembic: no sqlalchemy.url configured (quorum admin migrate sets it from DATABASE_URL)")
+        asyncio.run(_run_async(url))
