@@ -106,3 +106,10 @@ class MarketSnapshot:
 
     def timeframe(self, timeframe: str) -> TimeframeView | None:
         return next((view for view in self.timeframes if view.timeframe == timeframe), None)
+
+
+def consultation_key(key: SnapshotKey, fingerprint: str) -> str:
+    """The text form of one consultation: the snapshot key and the ensemble configuration's fingerprint.
+
+    trade_decisions.consultation_key points at the ai_decisions rows with the same text."""
+    return f"{key.exchange}:{key.symbol}:{key.candle_ts}:{key.position_side.value}:{fingerprint}"

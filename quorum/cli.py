@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from quorum.cli_admin import admin_app
+from quorum.cli_backtest import backtest
 from quorum.cli_data import data_app
 from quorum.cli_demo import demo
 from quorum.log import configure_logging
@@ -17,6 +18,7 @@ app = typer.Typer(
 )
 app.add_typer(admin_app, name="admin")
 app.command("demo")(demo)
+app.command("backtest")(backtest)
 
 app.add_typer(data_app, name="data", help="Historical market data.")
 

@@ -1,0 +1,186 @@
+"""`quorum backtest`: the engine over history with the paper exchange, the replay feed and a simulated clock.
+
+Writes DIR/metrics.json, DIR/trades.csv, DIR/equity.csv (timestamp, equity) and DIR/equity.png. The position
+still open at the end is closed at the last price, so final equity = starting balance + the sum of the trades'
+net P&L, exactly (unrealized P&L is then zero).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from adapters.ai.factory import build_shared_ensemble
+from domain.market import MarketType, timeframe_ms
+from domain.money import datetime_to_ms, ms_to_datetime
+from engine.metrics import ClosedTrade as MetricTrade
+from engine.metrics import PortfolioMetrics, compute_metrics
+from engine.notifier import Notifier, NullNotifier
+from engine.records import ClosedTrade
+from engine.replay import ReplayAccount, ReplaySession
+from engine.store import MemoryEngineStore
+from quorum.settings import Settings
+from risk import RiskLimits
+
+HOUR_MS = 3_600_000
+LLM_SETTINGS = ("openai_api_key", "anthropic_api_key", "deepseek_api_key", "openai_compatible_base_url")
+
+
+class BacktestError(ValueError):
+    """An argument the backtest cannot run with; the message says what to change."""
+
+    def __init__(self, option: str, detail: str) -> None:
+        super().__init__(f"{option}: {detail}")
+        self.option, self.detail = option, detail
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestOptions:
+    data: Path
+    out: Path
+    symbol: str = "BTC/USDT"
+    timeframe: str = "1h"
+    start: date | None = None
+    end: date | None = None  # inclusive: the whole day
+    balance: Decimal = Decimal(10000)
+    budget: Decimal = Decimal(2000)
+    leverage: int = 3
+    cycle_hours: int = 1
+    use_llms: bool = False
+    market_type: MarketType = MarketType.PERPETUAL
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestResult:
+    metrics: PortfolioMetrics
+    trades: list[ClosedTrade]
+    equity: list[tuple[int, Decimal]]
+    final_equity: Decimal
+    unrealized_pnl: Decimal
+    cycles: int
+    consultations: int
+    files: dict[str, Path]
+
+
+def offline_settings(settings: Settings, use_llms: bool) -> Settings:
+    """Without --use-llms only the offline analysts vote, whatever keys the environment holds."""
+    return settings if use_llms else settings.model_copy(update=dict.fromkeys(LLM_SETTINGS))
+
+
+def _window(options: BacktestOptions, first_close: int, last_close: int, cycle_ms: int) -> tuple[int, int]:
+    start = (
+        first_close
+        if options.start is None
+        else datetime_to_ms(datetime.combine(options.start, datetime.min.time(), UTC))
+    )
+    end = (
+        last_close
+        if options.end is None
+        else datetime_to_ms(datetime.combine(options.end, datetime.min.time(), UTC)) + 86_400_000
+    )
+    span = f"the data runs from {ms_to_datetime(first_close):%Y-%m-%d} to {ms_to_datetime(last_close):%Y-%m-%d}"
+    start, end = max(start, first_close), min(end, last_close)
+    if start >= end:
+        raise BacktestError("--start/--end", f"the period holds no candle: {span}")
+    return -(-start // cycle_ms) * cycle_ms if start % cycle_ms else start, end
+
+
+def check(options: BacktestOptions, settings: Settings) -> None:
+    for flag, value in (("--balance", options.balance), ("--budget", options.budget)):
+        if not value.is_finite() or value <= 0:
+            raise BacktestError(flag, f"must be a positive amount (got {value})")
+    if options.budget > options.balance:
+        raise BacktestError("--budget", f"{options.budget} is more than the --balance {options.balance}")
+    if not 1 <= options.leverage <= settings.max_leverage:
+        raise BacktestError("--leverage", f"must be between 1 and {settings.max_leverage} (MAX_LEVERAGE)")
+    if options.cycle_hours < 1:
+        raise BacktestError("--cycle-hours", "must be at least 1")
+    if not options.data.is_file():
+        raise BacktestError("--data", f"{options.data} is not a file")
+    if options.start and options.end and options.end < options.start:
+        raise BacktestError("--end", "is before --start")
+
+
+async def run_backtest(
+    options: BacktestOptions, settings: Settings, notifier: Notifier | None = None
+) -> BacktestResult:
+    check(options, settings)
+    settings = offline_settings(settings, options.use_llms)
+    store = MemoryEngineStore(keep_decisions=False)
+    ensemble = build_shared_ensemble(settings)
+    if options.use_llms:
+        from adapters.ai.answer_cache import cache_llm_answers
+
+        cache_llm_answers(ensemble, options.out / "llm-answers.jsonl")
+    cycle_ms = options.cycle_hours * HOUR_MS
+    try:
+        session = await ReplaySession.build(
+            data=options.data,
+            symbol=options.symbol,
+            base_timeframe=options.timeframe,
+            market_type=options.market_type,
+            ensemble=ensemble,
+            store=store,
+            notifier=notifier or NullNotifier(),
+            limits=RiskLimits.from_settings(settings),
+            accounts=[ReplayAccount(1, options.balance, options.budget, options.leverage)],
+            cycle_ms=cycle_ms,
+            taker_fee=settings.paper_taker_fee,
+            maker_fee=settings.paper_maker_fee,
+        )
+        series = session.feed.series(options.symbol)
+        if timeframe_ms(options.timeframe) != series.base_ms:
+            raise BacktestError("--timeframe", f"the file holds {series.base_timeframe} candles")
+        start, end = _window(options, series.first_close_ms, series.last_close_ms, cycle_ms)
+        await session.run(start, end)
+    finally:
+        await ensemble.close()
+    engine = session.engines[0]
+    trades = engine.closed_trades
+    curve = [(p.ts, p.equity) for p in engine.equity_curve]
+    unrealized = engine.equity_curve[-1].unrealized if engine.equity_curve else Decimal(0)
+    final = curve[-1][1] if curve else options.balance
+    metrics = compute_metrics(
+        [(ms_to_datetime(ts), eq) for ts, eq in curve],
+        options.balance,
+        [MetricTrade(t.pnl, ms_to_datetime(t.opened_ms), ms_to_datetime(t.closed_ms)) for t in trades],
+    )
+    files = write_outputs(options.out, metrics, trades, curve, options.balance)
+    return BacktestResult(metrics, trades, curve, final, unrealized, engine.state.cycles, ensemble.calls, files)
+
+
+def write_outputs(
+    out: Path,
+    metrics: PortfolioMetrics,
+    trades: list[ClosedTrade],
+    curve: list[tuple[int, Decimal]],
+    starting_balance: Decimal,
+) -> dict[str, Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    files = {name: out / name for name in ("metrics.json", "trades.csv", "equity.csv", "equity.png")}
+    files["metrics.json"].write_text(json.dumps(metrics.to_json_dict(), indent=2) + "\n")
+    with files["trades.csv"].open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(
+            ["symbol", "side", "amount", "entry_price", "exit_price", "opened_at", "closed_at", "fees", "net_pnl",
+             "reason"]
+        )  # fmt: skip
+        for t in trades:
+            writer.writerow(
+                [t.symbol, t.side, t.amount, t.entry_price, t.exit_price, ms_to_datetime(t.opened_ms).isoformat(),
+                 ms_to_datetime(t.closed_ms).isoformat(), t.fees, t.pnl, t.reason]
+            )  # fmt: skip
+    with files["equity.csv"].open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["timestamp", "equity"])
+        for ts, equity in curve:
+            writer.writerow([ms_to_datetime(ts).isoformat(), equity])
+    from engine.charts import equity_chart
+
+    points = [(ms_to_datetime(ts), eq) for ts, eq in curve]
+    equity_chart(points, files["equity.png"], title="Backtest equity", starting_balance=starting_balance)
+    return files

@@ -1,0 +1,39 @@
+"""Client order ids derived from what the order is for, so a retry, a restart or a second process that runs the
+same (user, symbol, candle, intent) produces the same id and the exchange refuses to place it twice.
+
+Binance and Bybit accept at most 36 characters from [A-Za-z0-9_-]; these ids stay within that.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from enum import StrEnum
+
+
+class Intent(StrEnum):
+    ENTRY = "en"
+    STOP_LOSS = "sl"
+    TAKE_PROFIT = "tp"
+    EXIT = "ex"  # the analysts' exit signal
+    UNPROTECTED = "xu"  # closing at once because a protective order was refused
+    CLOSE = "xc"  # the user asked to close (keyed by the moment of the request, not a candle)
+    END = "xe"  # the end of a replay
+
+
+def _base36(number: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    if number == 0:
+        return "0"
+    out = []
+    while number:
+        number, rest = divmod(number, 36)
+        out.append(digits[rest])
+    return "".join(reversed(out))
+
+
+def client_order_id(user_id: int, symbol: str, candle_ts: int, intent: Intent) -> str:
+    """q<user>-<candle minute>-<intent>-<symbol digest>: deterministic, unique across users, <= 36 chars."""
+    if user_id < 0 or candle_ts < 0:
+        raise ValueError("user id and candle time must be non-negative")
+    digest = hashlib.sha256(f"{user_id}:{symbol}".encode()).hexdigest()[:6]
+    return f"q{_base36(user_id)}-{_base36(candle_ts // 60_000)}-{intent.value}-{digest}"

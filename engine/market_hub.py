@@ -1,0 +1,248 @@
+"""MarketHub: market data, indicators, news and ensemble answers computed once and shared by every engine.
+
+- candles: one fetch per (exchange, symbol, timeframe, candle);
+- indicators: one computation per (exchange, symbol, timeframe, candle) - from a whole-series computation
+  when the history is preloaded (a replay), else from the fetched window;
+- ticker, order book and funding: once per (exchange, symbol, cycle);
+- news: once per symbol per TTL (the news service caches);
+- the ensemble: one consultation per (exchange, symbol, candle, position side, ensemble fingerprint).
+
+A snapshot carries no user identity or balance, so the same object serves every engine on that symbol and
+position side. Counters say how much work was really done, for the scale benchmark.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Protocol
+
+from adapters.ai.shared import SharedEnsemble
+from adapters.exchange.errors import ExchangeError
+from adapters.exchange.port import MarketData
+from analysis.indicator_series import IndicatorSeries
+from analysis.snapshot import build_snapshot, closed_candles
+from domain.market import Candle, FundingRate, MarketType, OrderBook, Ticker, timeframe_ms
+from domain.snapshot import MarketSnapshot, NewsItem, TimeframeIndicators
+from domain.trading import PositionSide
+from domain.vote import ConsensusResult
+
+DEFAULT_TIMEFRAMES = ("1h", "4h", "1d")
+DEFAULT_OHLCV_LIMIT = 1000  # one page on most exchanges; the live series then grows to LIVE_WINDOW candles
+KEEP_CANDLES = 100
+BOOK_DEPTH = 20
+
+
+class NewsSource(Protocol):
+    async def headlines(self, symbol: str, limit: int = 10) -> tuple[NewsItem, ...]: ...
+
+
+class IndicatorRows(Protocol):
+    """Indicator values per candle open time of one (exchange, symbol, timeframe), computed over a whole series."""
+
+    def __contains__(self, ts: object) -> bool: ...
+
+    def at(self, ts: int) -> TimeframeIndicators: ...
+
+
+@dataclass(frozen=True, slots=True)
+class HubConfig:
+    timeframes: tuple[str, ...] = DEFAULT_TIMEFRAMES
+    base_timeframe: str = "1h"
+    ohlcv_limit: int = DEFAULT_OHLCV_LIMIT
+    keep_candles: int = KEEP_CANDLES
+    book_depth: int = BOOK_DEPTH
+    news_limit: int = 10
+
+    def __post_init__(self) -> None:
+        if self.base_timeframe not in self.timeframes:
+            raise ValueError(f"the base timeframe {self.base_timeframe} must be one of {', '.join(self.timeframes)}")
+
+
+@dataclass(slots=True)
+class HubCounters:
+    exchange_calls: int = 0
+    indicator_computations: int = 0
+    consultations: int = 0
+    snapshots: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Market:
+    ticker: Ticker
+    book: OrderBook | None
+    funding: FundingRate | None
+
+
+class MarketHub:
+    def __init__(
+        self,
+        feeds: Mapping[str, MarketData],
+        ensemble: SharedEnsemble,
+        *,
+        config: HubConfig | None = None,
+        news: NewsSource | None = None,
+        max_entries: int = 4096,
+    ) -> None:
+        self.feeds = dict(feeds)
+        self.ensemble = ensemble
+        self.config = config or HubConfig()
+        self.news = news
+        self.counters = HubCounters()
+        self._rows: dict[tuple[str, str, str], IndicatorRows] = {}
+        self._candles: OrderedDict[tuple, list[Candle]] = OrderedDict()
+        self._market: OrderedDict[tuple, _Market] = OrderedDict()
+        self._snapshots: OrderedDict[tuple, MarketSnapshot] = OrderedDict()
+        self._in_flight: dict[tuple, asyncio.Future[Any]] = {}
+        self._max_entries = max_entries
+
+    def feed(self, exchange_id: str) -> MarketData:
+        feed = self.feeds.get(exchange_id)
+        if feed is None:
+            raise ExchangeError(f"No market data for {exchange_id} is connected.")
+        return feed
+
+    def preload(self, exchange_id: str, symbol: str, timeframe: str, rows: IndicatorRows) -> None:
+        """Indicator rows computed once over a whole (causal) series: the hub reads them instead of computing."""
+        self._rows[(exchange_id, symbol, timeframe)] = rows
+
+    @property
+    def consultations(self) -> int:
+        return self.ensemble.calls
+
+    async def snapshot(
+        self, exchange_id: str, symbol: str, now_ms: int, side: PositionSide, entry_price: Decimal | None
+    ) -> MarketSnapshot:
+        """The shared snapshot of (exchange, symbol, cycle, position side)."""
+        key = (exchange_id, symbol, now_ms, side)
+        cached = self._snapshots.get(key)
+        if cached is not None:
+            return cached
+        snapshot = await self._once(
+            ("snapshot", *key), lambda: self._build(exchange_id, symbol, now_ms, side, entry_price)
+        )
+        _remember(self._snapshots, key, snapshot, self._max_entries)
+        return snapshot
+
+    async def consult(self, snapshot: MarketSnapshot) -> ConsensusResult:
+        return await self.ensemble.decide(snapshot)
+
+    async def _build(
+        self, exchange_id: str, symbol: str, now_ms: int, side: PositionSide, entry_price: Decimal | None
+    ) -> MarketSnapshot:
+        config = self.config
+        candles: dict[str, list[Candle]] = {}
+        for timeframe in config.timeframes:
+            candles[timeframe] = await self.closed_candles(exchange_id, symbol, timeframe, now_ms)
+        market = await self._market_state(exchange_id, symbol, now_ms)
+        news: Sequence[NewsItem] = ()
+        if self.news is not None:
+            news = await self.news.headlines(symbol, config.news_limit)
+        self.counters.snapshots += 1
+        return build_snapshot(
+            exchange=exchange_id,
+            symbol=symbol,
+            candles=candles,
+            ticker=market.ticker,
+            base_timeframe=config.base_timeframe,
+            order_book=market.book,
+            funding_rate=market.funding,
+            news=news,
+            position_side=side,
+            entry_price=entry_price if side is not PositionSide.FLAT else None,
+            now_ms=now_ms,
+            keep_candles=config.keep_candles,
+            indicator_cache=self,
+        )
+
+    async def closed_candles(self, exchange_id: str, symbol: str, timeframe: str, now_ms: int) -> list[Candle]:
+        """Closed candles of one timeframe at now_ms, fetched once per (exchange, symbol, timeframe, candle)."""
+        period = timeframe_ms(timeframe)
+        key = (exchange_id, symbol, timeframe, now_ms // period)
+        cached = self._candles.get(key)
+        if cached is not None:
+            return cached
+
+        async def fetch() -> list[Candle]:
+            self.counters.exchange_calls += 1
+            fetched = await self.feed(exchange_id).fetch_ohlcv(symbol, timeframe, limit=self.config.ohlcv_limit)
+            return closed_candles(fetched, timeframe, now_ms)
+
+        closed = await self._once(("candles", *key), fetch)
+        _remember(self._candles, key, closed, self._max_entries)
+        return closed
+
+    def get(self, exchange_id: str, symbol: str, timeframe: str, closed: Sequence[Candle]) -> TimeframeIndicators:
+        """Indicators on the last of `closed`: a preloaded row when there is one, else computed once."""
+        if not closed:
+            return TimeframeIndicators()
+        key = (exchange_id, symbol, timeframe)
+        rows = self._rows.get(key)
+        if rows is not None and closed[-1].ts in rows:
+            return rows.at(closed[-1].ts)
+        series = rows if isinstance(rows, IndicatorSeries) and rows.max_candles is not None else None
+        if series is None:
+            series = IndicatorSeries.live()
+            self._rows[key] = series
+        before = series.computations
+        series.extend(closed)
+        self.counters.indicator_computations += series.computations - before
+        return series.at(closed[-1].ts)
+
+    async def _market_state(self, exchange_id: str, symbol: str, now_ms: int) -> _Market:
+        key = (exchange_id, symbol, now_ms)
+        cached = self._market.get(key)
+        if cached is not None:
+            return cached
+
+        async def fetch() -> _Market:
+            feed = self.feed(exchange_id)
+            ticker = await feed.fetch_ticker(symbol)
+            self.counters.exchange_calls += 1
+            book = funding = None
+            try:
+                book = await feed.fetch_order_book(symbol, self.config.book_depth)
+                self.counters.exchange_calls += 1
+            except ExchangeError:
+                book = None  # the snapshot can do without the book's imbalance
+            market = await feed.market(symbol)
+            if market.type is MarketType.PERPETUAL:
+                try:
+                    funding = await feed.fetch_funding_rate(symbol)
+                    self.counters.exchange_calls += 1
+                except ExchangeError:
+                    funding = None
+            return _Market(ticker, book, funding)
+
+        state = await self._once(("market", *key), fetch)
+        _remember(self._market, key, state, self._max_entries)
+        return state
+
+    async def _once(self, key: tuple, make: Any) -> Any:
+        """However many engines ask at once, the first does the work and the others await its result."""
+        future = self._in_flight.get(key)
+        if future is not None:
+            return await asyncio.shield(future)
+        future = asyncio.get_running_loop().create_future()
+        self._in_flight[key] = future
+        try:
+            result = await make()
+        except BaseException as exc:
+            if not future.done():
+                future.set_exception(exc)
+                future.exception()  # retrieved: waiters re-raise it, nobody logs "never retrieved"
+            raise
+        else:
+            future.set_result(result)
+            return result
+        finally:
+            self._in_flight.pop(key, None)
+
+
+def _remember(cache: OrderedDict, key: tuple, value: Any, limit: int) -> None:
+    cache[key] = value
+    while len(cache) > limit:
+        cache.popitem(last=False)

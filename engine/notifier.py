@@ -1,0 +1,44 @@
+"""The notifier port and the two notifiers the engine ships with: in memory (tests) and console (demo, CLI)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol, runtime_checkable
+
+from engine.events import EngineEvent, EventKind
+from engine.formatting import when
+
+
+@runtime_checkable
+class Notifier(Protocol):
+    """Delivers an event to its user. Must not raise into the engine: a transport failure is its own business."""
+
+    async def notify(self, event: EngineEvent) -> None: ...
+
+
+class InMemoryNotifier:
+    def __init__(self) -> None:
+        self.events: list[EngineEvent] = []
+
+    async def notify(self, event: EngineEvent) -> None:
+        self.events.append(event)
+
+    def kinds(self, user_id: int | None = None) -> list[EventKind]:
+        return [e.kind for e in self.events if user_id is None or e.user_id == user_id]
+
+
+class ConsoleNotifier:
+    """One line per event, through `emit` (print by default)."""
+
+    def __init__(self, emit: Callable[[str], None] = print, prefix_user: bool = False) -> None:
+        self.emit = emit
+        self.prefix_user = prefix_user
+
+    async def notify(self, event: EngineEvent) -> None:
+        who = f"[user {event.user_id}] " if self.prefix_user else ""
+        self.emit(f"{when(event.at)} {who}{event.message}")
+
+
+class NullNotifier:
+    async def notify(self, event: EngineEvent) -> None:
+        return None

@@ -1,0 +1,411 @@
+"""PairEngine: the trading cycle of one (user, symbol), the same code live, on paper, in the demo and in a backtest.
+
+step(now) is the whole engine: between cycles it monitors (books fills, stop loss / take profit hits and
+liquidations, marks the account to market, lets the breakers' clocks run); at each cycle boundary it claims the
+candle (exactly once per (user, symbol, candle), across restarts and processes), builds the shared snapshot,
+asks the shared ensemble, passes the risk manager, executes, records the decision and notifies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Any
+
+from loguru import logger
+
+from adapters.exchange.errors import ExchangeError, OrderStateUnknown
+from adapters.exchange.port import ExchangePort
+from domain.decision import Action
+from domain.market import MarketInfo
+from domain.money import ms_to_datetime, to_decimal
+from domain.snapshot import consultation_key
+from domain.trading import Order, OrderSide, OrderStatus, Position, PositionSide
+from domain.vote import ConsensusResult
+from engine.events import CLOSE_KINDS, EngineEvent, EventKind
+from engine.formatting import REASON_WORDS, amount, price, signed, when
+from engine.ids import Intent
+from engine.market_hub import MarketHub
+from engine.notifier import Notifier
+from engine.records import ClosedTrade, DecisionRecord, EquityPoint
+from engine.state import PairState, UserBook
+from engine.store import EngineStore
+from engine.trader import ProtectionFailed, Trader
+from risk import (
+    Approved,
+    BreakerEvent,
+    BreakerEventKind,
+    MarketConditions,
+    PairContext,
+    RejectCode,
+    Rejected,
+    RiskManager,
+    TripReason,
+    Verdict,
+)
+
+HOUR_MS = 3_600_000
+
+
+@dataclass(frozen=True, slots=True)
+class PairConfig:
+    """What the user set for the pair; the manager hands a changed one to a running engine."""
+
+    budget: Decimal
+    leverage: int
+    cycle_ms: int = 4 * HOUR_MS
+    paused: bool = False
+
+
+Outcome = tuple[str, str, str, int | None]  # outcome, reason code, reason sentence, orders row
+
+
+class PairEngine:
+    def __init__(
+        self,
+        *,
+        user_id: int,
+        symbol: str,
+        exchange: ExchangePort,
+        market: MarketInfo,
+        hub: MarketHub,
+        store: EngineStore,
+        notifier: Notifier,
+        risk: RiskManager,
+        book: UserBook,
+        config: PairConfig,
+        record_equity: bool = True,
+    ) -> None:
+        self.user_id, self.symbol = user_id, symbol
+        self.exchange, self.market, self.hub, self.store = exchange, market, hub, store
+        self.notifier, self.risk, self.book, self.config = notifier, risk, book, config
+        self.trader = Trader(exchange, store, market, user_id)
+        self.state = PairState()
+        self.record_equity = record_equity
+        self.equity_curve: list[EquityPoint] = []
+        self.closed_trades: list[ClosedTrade] = []
+        self.unknown_orders: set[str] = set()
+        self._started = False
+
+    @property
+    def exchange_id(self) -> str:
+        return self.market.exchange_id or self.exchange.exchange_id
+
+    # --- lifecycle -----------------------------------------------------------------------------------------
+
+    async def start(self, now_ms: int) -> None:
+        """Load the stored state, reconcile every unresolved order, then line up the trade with the position."""
+        self.state = await self.store.load_pair(self.user_id, self.symbol)
+        await self.reconcile(now_ms)
+        await self.resync(now_ms)
+        self._started = True
+
+    def restart(self) -> None:
+        """After a crash: the next step reloads the stored state and reconciles before trading again."""
+        self._started = False
+
+    async def reconcile(self, now_ms: int) -> None:
+        """Orders recorded as pending or unknown (or left open) are looked up by client order id. Found: their
+        state and fills are recorded. Definitely absent: the process stopped before sending, so they are closed
+        as never sent. The exchange cannot tell: they stay unknown and block new entries until it can."""
+        for unresolved in await self.store.unresolved_orders(self.user_id, self.symbol):
+            cid = unresolved.request.client_order_id
+            try:
+                order = await self.exchange.fetch_order_by_client_id(cid, self.symbol)
+            except OrderStateUnknown:
+                await self._unknown(cid, now_ms)
+                continue
+            self.unknown_orders.discard(cid)
+            if order is None:
+                await self.store.order_failed(
+                    self.user_id, cid, "never reached the exchange: the engine stopped before sending it",
+                    OrderStatus.REJECTED,
+                )  # fmt: skip
+            else:
+                await self.store.order_update(self.user_id, order, unresolved.purpose)
+                if unresolved.purpose == "entry" and self.state.open_trade is None and order.filled > 0:
+                    await self._adopt_entry(order, unresolved.row, now_ms)
+
+    async def _adopt_entry(self, order: Order, row: int, now_ms: int) -> None:
+        """An entry filled but the engine stopped before booking the round trip: book it from the pair's
+        pending entry (its levels were saved before the order was sent) and protect it."""
+        pending = self.state.pending_entry
+        if pending is None or pending.get("client_order_id") != order.client_order_id:
+            return
+        approved = _approved_from(pending)
+        trade = await self.trader.book_entry(approved, order, row, int(pending["candle_ts"]), now_ms)
+        await self._save(replace(self.state, open_trade=trade, pending_entry=None))
+
+    async def resync(self, now_ms: int) -> None:
+        """The trade the engine remembers against the position the exchange holds."""
+        trade = self.state.open_trade
+        if trade is None:
+            return
+        position = await self.trader.position()
+        if position is None:
+            closed = await self.trader.settle(trade, [], now_ms)
+            if closed is not None:
+                await self._closed(closed)
+            return
+        protected = await self.trader.protect(trade, now_ms)
+        if protected != trade:
+            await self._save(replace(self.state, open_trade=protected))
+
+    # --- the engine ----------------------------------------------------------------------------------------
+
+    async def step(self, now_ms: int) -> None:
+        """Monitor; at a cycle boundary (a multiple of the cycle period, UTC), run the cycle."""
+        if not self._started:
+            await self.start(now_ms)
+        await self.monitor(now_ms)
+        if now_ms % self.config.cycle_ms == 0 and not self.config.paused:
+            await self.cycle(now_ms)
+
+    async def monitor(self, now_ms: int) -> None:
+        """Book what the exchange did on its own, mark to market, let the breakers' clocks run."""
+        changed: Sequence[Order] = []
+        process = getattr(self.exchange, "process", None)
+        if process is not None:  # the paper exchange: evaluate resting orders, funding, liquidations now
+            changed = await process([self.symbol])
+        trade = self.state.open_trade
+        if trade is not None and (changed or process is None or await self.trader.position() is None):
+            closed = await self.trader.settle(trade, list(changed), now_ms)
+            if closed is not None:
+                await self._closed(closed)
+        elif changed:
+            for order in changed:
+                await self.store.order_update(self.user_id, order, "exit")
+        if self.unknown_orders:
+            await self.reconcile(now_ms)
+        position = await self.mark(now_ms)
+        moment = ms_to_datetime(now_ms)
+        pair_step = self.risk.streak_breaker.advance(self.state.breaker, moment)
+        daily_step = self.risk.observe_account(self.book.daily_breaker, self.book.account(), moment)
+        changed_state = pair_step.state != self.state.breaker or daily_step.state != self.book.daily_breaker
+        self.book.daily_breaker = daily_step.state
+        if changed_state:
+            await self._save(replace(self.state, breaker=pair_step.state), position)
+            await self.store.save_user(self.book)
+        await self._announce(pair_step.events + daily_step.events)
+
+    async def mark(self, now_ms: int) -> Position | None:
+        """The account's balance and open P&L now (every position of the account counts toward equity)."""
+        balance = (await self.exchange.fetch_balance()).total(self.market.quote)
+        positions = await self.exchange.fetch_positions() if self.state.open_trade or self.book.open_positions else []
+        unrealized = sum((p.unrealized_pnl for p in positions), Decimal(0))
+        self.book.observe(balance, unrealized, ms_to_datetime(now_ms).date())
+        self.book.open_positions = len(positions)
+        if self.record_equity:
+            self.equity_curve.append(EquityPoint(now_ms, self.book.equity, balance, unrealized))
+        return next((p for p in positions if p.symbol == self.symbol), None)
+
+    async def cycle(self, now_ms: int) -> None:
+        if not await self.store.claim_candle(self.user_id, self.symbol, now_ms):
+            return  # another process, a retry or an earlier run already processed this candle
+        self.state = replace(self.state, last_candle_ts=now_ms, cycles=self.state.cycles + 1)
+        trade = self.state.open_trade
+        side = trade.side if trade is not None else PositionSide.FLAT
+        snapshot = await self.hub.snapshot(
+            self.exchange_id, self.symbol, now_ms, side, trade.entry_price if trade else None
+        )
+        result = await self.hub.consult(snapshot)
+        decision = result.decision
+        atr = snapshot.base.indicators.atr_pct
+        conditions = MarketConditions(
+            price=snapshot.price,
+            atr_fraction=to_decimal(atr) if atr is not None else Decimal(0),
+            quote_volume=snapshot.ticker.quote_volume or Decimal(0),
+            spread_fraction=snapshot.ticker.spread_fraction,
+        )
+        pair = PairContext(
+            budget=self.config.budget,
+            leverage=self.config.leverage,
+            position_side=side,
+            position_amount=trade.amount if trade is not None else Decimal(0),
+        )
+        check = self.risk.check(
+            decision,
+            market=self.market,
+            conditions=conditions,
+            account=self.book.account(),
+            pair=pair,
+            pair_breaker=self.state.breaker,
+            daily_breaker=self.book.daily_breaker,
+            now=ms_to_datetime(now_ms),
+        )
+        self.state = replace(self.state, breaker=check.pair_breaker)
+        self.book.daily_breaker = check.daily_breaker
+        await self._announce(check.events)
+        try:
+            outcome, code, message, row = await self.act(check.verdict, result, now_ms, side)
+        except ExchangeError as exc:
+            outcome, code, message, row = "error", getattr(exc, "code", "exchange_error"), str(exc), None
+            await self._event(EventKind.ENGINE_ERROR, now_ms, f"{self.symbol}: {exc}")
+        key = consultation_key(snapshot.key, self.hub.ensemble.ensemble.fingerprint)
+        await self.store.record_decision(
+            self.user_id,
+            self.symbol,
+            DecisionRecord(
+                now_ms, key, decision.action.value, outcome, decision.confidence, decision.stop_loss,
+                decision.take_profit, result.reason, str(code), message, row,
+            ),
+        )  # fmt: skip
+        position = await self.mark(now_ms)
+        await self._save(self.state, position)
+        await self.store.save_user(self.book)
+        if self.record_equity:
+            await self.store.equity_point(self.user_id, self.symbol, self.equity_curve[-1])
+
+    async def act(self, verdict: Verdict, result: ConsensusResult, now_ms: int, held: PositionSide) -> Outcome:
+        if isinstance(verdict, Rejected):
+            if verdict.code is RejectCode.HOLD:
+                return "hold", verdict.code.value, verdict.message, None
+            if verdict.pauses_pair:
+                await self.pause(verdict.message, now_ms)
+            return "rejected", verdict.code.value, verdict.message, None
+        trade = self.state.open_trade
+        if verdict.is_exit:
+            assert trade is not None
+            closed = await self.trader.exit(trade, now_ms, Intent.EXIT, now_ms, "signal")
+            await self._closed(closed)
+            return "executed", verdict.code, verdict.message, None
+        if held is not PositionSide.FLAT:
+            return "skipped", "already_in_position", f"Already {held.value}; no adding to an open position.", None
+        if self.unknown_orders:
+            return "skipped", "order_unknown", "An earlier order's state is unknown; no new entry until it is.", None
+        pending = {
+            "client_order_id": self.trader.cid(now_ms, Intent.ENTRY),
+            "candle_ts": now_ms,
+            **_approved_json(verdict),
+        }
+        await self._save(replace(self.state, pending_entry=pending))
+        try:
+            opened = await self.trader.enter(verdict, now_ms, now_ms)
+        except ProtectionFailed as exc:
+            await self._closed(exc.closed)
+            await self._save(replace(self.state, pending_entry=None))
+            await self._event(EventKind.ENGINE_ERROR, now_ms, f"{self.symbol} entry undone: {exc}")
+            return "error", exc.code, str(exc), None
+        except OrderStateUnknown as exc:
+            await self._unknown(exc.client_order_id, now_ms)
+            return "error", exc.code, str(exc), None
+        except ExchangeError as exc:
+            await self._save(replace(self.state, pending_entry=None))
+            await self._event(EventKind.ENGINE_ERROR, now_ms, f"{self.symbol} entry failed: {exc}")
+            return "error", exc.code, str(exc), None
+        self.state = replace(self.state, open_trade=opened, pending_entry=None)
+        self.book.trades_today += 1
+        await self._save(self.state)
+        agree = f"{len(result.agreeing)}/{len(result.votes)} analysts agree"
+        await self._event(
+            EventKind.POSITION_OPENED, now_ms,
+            f"{self.symbol} opened {opened.side.value.upper()} {amount(opened.amount)} @ {price(opened.entry_price)}"
+            f" (SL {price(opened.stop_loss)} / TP {price(opened.take_profit)}) - {agree}",
+            side=opened.side.value, amount=opened.amount, price=opened.entry_price, fees=opened.entry_fee,
+        )  # fmt: skip
+        return "executed", verdict.code, verdict.message, opened.entry_row
+
+    # --- what users ask for --------------------------------------------------------------------------------
+
+    async def close_position(self, now_ms: int, reason: str = "user_close") -> ClosedTrade | None:
+        trade = self.state.open_trade
+        if trade is None:
+            return None
+        intent = Intent.END if reason == "end_of_replay" else Intent.CLOSE
+        closed = await self.trader.exit(trade, now_ms, intent, now_ms, reason)
+        await self._closed(closed)
+        return closed
+
+    async def pause(self, reason: str, now_ms: int) -> None:
+        self.config = replace(self.config, paused=True)
+        await self.store.set_pair_status(self.user_id, self.symbol, "paused", reason)
+        await self._event(EventKind.PAIR_PAUSED, now_ms, f"{self.symbol} paused: {reason}", reason=reason)
+
+    async def resume_breaker(self, now_ms: int) -> tuple[BreakerEvent, ...]:
+        moment = ms_to_datetime(now_ms)
+        pair_step = self.risk.streak_breaker.resume(self.state.breaker, moment)
+        self.state = replace(self.state, breaker=pair_step.state)
+        await self._save(self.state)
+        await self._announce(pair_step.events)
+        return pair_step.events
+
+    # --- bookkeeping ---------------------------------------------------------------------------------------
+
+    async def _closed(self, closed: ClosedTrade) -> None:
+        self.closed_trades.append(closed)
+        self.book.realized_pnl += closed.pnl
+        step = self.risk.record_trade(self.state.breaker, closed.pnl, ms_to_datetime(closed.closed_ms))
+        self.state = replace(self.state, open_trade=None, breaker=step.state)
+        await self._save(self.state, None)
+        words = REASON_WORDS.get(closed.reason, closed.reason)
+        kind = CLOSE_KINDS.get(closed.reason, EventKind.POSITION_CLOSED)
+        await self._event(
+            kind, closed.closed_ms,
+            f"{self.symbol} closed {closed.side.upper()} {amount(closed.amount)} @ {price(closed.exit_price)} "
+            f"{signed(closed.pnl)} {self.market.quote} ({words})",
+            side=closed.side, amount=closed.amount, price=closed.exit_price, pnl=closed.pnl, fees=closed.fees,
+            reason=closed.reason,
+        )  # fmt: skip
+        await self._announce(step.events)
+
+    async def _unknown(self, client_order_id: str, now_ms: int) -> None:
+        if client_order_id in self.unknown_orders:
+            return
+        self.unknown_orders.add(client_order_id)
+        await self._event(
+            EventKind.ORDER_UNKNOWN, now_ms,
+            f"{self.symbol}: the exchange could not confirm order {client_order_id}. It is not sent again; Quorum "
+            "checks it until the exchange answers, and opens nothing new meanwhile.",
+        )  # fmt: skip
+
+    async def _save(self, state: PairState, position: Position | None = None) -> None:
+        self.state = state
+        await self.store.save_pair(self.user_id, self.symbol, state, position)
+
+    async def _announce(self, events: Sequence[BreakerEvent]) -> None:
+        for event in events:
+            streak = event.reason is TripReason.LOSS_STREAK
+            if event.kind is BreakerEventKind.TRIPPED:
+                reopens = (self.state.breaker if streak else self.book.daily_breaker).reopens_at
+                what = (
+                    f"{self.symbol} circuit breaker tripped: {self.state.breaker.consecutive_losses} losing trades in "
+                    "a row" if streak else "daily loss limit hit: no new entries on any pair"
+                )  # fmt: skip
+                resume = f"; new entries resume at {when(reopens)} UTC (/resume to restart sooner)" if reopens else ""
+                await self._event(
+                    EventKind.BREAKER_TRIPPED, event.at, what + resume, reason=event.reason.value, reopens_at=reopens
+                )
+            else:
+                what = f"{self.symbol} circuit breaker" if streak else "daily loss limit"
+                how = "cooldown over" if event.kind is BreakerEventKind.COOLDOWN_EXPIRED else "reset"
+                await self._event(
+                    EventKind.BREAKER_RESUMED, event.at, f"{what} {how}: new entries allowed again",
+                    reason=event.reason.value,
+                )  # fmt: skip
+
+    async def _event(self, kind: EventKind, at: int | object, message: str, **fields: object) -> None:
+        moment = ms_to_datetime(at) if isinstance(at, int) else at
+        event = EngineEvent(kind, self.user_id, self.symbol, moment, message, **fields)  # type: ignore[arg-type]
+        try:
+            await self.notifier.notify(event)
+        except Exception:  # noqa: BLE001 - a transport failure never stops trading
+            logger.bind(user=self.user_id, symbol=self.symbol).exception("could not deliver an alert")
+
+
+def _approved_json(verdict: Approved) -> dict[str, object]:
+    return {
+        "action": verdict.action.value, "side": verdict.side.value, "amount": str(verdict.amount),
+        "price": str(verdict.price), "notional": str(verdict.notional), "leverage": verdict.leverage,
+        "stop_loss": str(verdict.stop_loss), "take_profit": str(verdict.take_profit), "message": verdict.message,
+    }  # fmt: skip
+
+
+def _approved_from(data: dict[str, Any]) -> Approved:
+    """The approved entry saved (as _approved_json) before its order was sent."""
+    return Approved(
+        action=Action(data["action"]), side=OrderSide(data["side"]), amount=Decimal(data["amount"]),
+        price=Decimal(data["price"]), notional=Decimal(data["notional"]), leverage=int(data["leverage"]),
+        is_exit=False, reduce_only=False, message=str(data["message"]),
+        stop_loss=Decimal(data["stop_loss"]), take_profit=Decimal(data["take_profit"]),
+    )  # fmt: skip

@@ -1,0 +1,142 @@
+"""What one (user, pair) engine remembers between cycles, and what a user's engines share (the account figures).
+
+Both are plain values with exact JSON round trips (Decimals as text), stored with the pair and the user, so a
+restart resumes an engine exactly where it stood.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from domain.trading import PositionSide
+from risk import AccountState, DailyLossState, LossStreakState
+
+
+@dataclass(frozen=True, slots=True)
+class OpenTrade:
+    """The round trip in progress: its entry, its protection and the rows that record it."""
+
+    side: PositionSide
+    amount: Decimal
+    entry_price: Decimal
+    entry_cost: Decimal  # sum of price * amount over the entry fills (exact, no averaging)
+    entry_fee: Decimal
+    stop_loss: Decimal
+    take_profit: Decimal
+    opened_ms: int
+    candle_ts: int  # the candle whose cycle opened it: client order ids of its protection derive from it
+    trade_row: int
+    entry_row: int
+    protective: dict[str, str] = field(default_factory=dict)  # purpose -> client order id
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("amount", "entry_price", "entry_cost", "entry_fee", "stop_loss", "take_profit"):
+            data[key] = str(data[key])
+        data["side"] = self.side.value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> OpenTrade:
+        money = {k: Decimal(data[k]) for k in ("amount", "entry_price", "entry_cost", "entry_fee")}
+        levels = {k: Decimal(data[k]) for k in ("stop_loss", "take_profit")}
+        return cls(
+            side=PositionSide(data["side"]),
+            opened_ms=int(data["opened_ms"]),
+            candle_ts=int(data["candle_ts"]),
+            trade_row=int(data["trade_row"]),
+            entry_row=int(data["entry_row"]),
+            protective=dict(data.get("protective", {})),
+            **money,
+            **levels,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PairState:
+    breaker: LossStreakState = LossStreakState()
+    last_candle_ts: int | None = None  # the latest candle this pair processed (the exactly-once guard)
+    open_trade: OpenTrade | None = None
+    cycles: int = 0
+    pending_entry: dict[str, Any] | None = None  # an approved entry saved before its order is sent
+
+    def engine_dict(self) -> dict[str, Any]:
+        """The part stored in user_pairs.engine_state (the breaker and the guard have columns of their own)."""
+        return {
+            "open_trade": self.open_trade.to_dict() if self.open_trade else None,
+            "cycles": self.cycles,
+            "pending_entry": self.pending_entry,
+        }
+
+    @classmethod
+    def from_stored(
+        cls, breaker: dict[str, Any] | None, last_candle_ts: int | None, engine: dict[str, Any] | None
+    ) -> PairState:
+        engine = engine or {}
+        trade = engine.get("open_trade")
+        return cls(
+            breaker=LossStreakState.from_dict(breaker) if breaker else LossStreakState(),
+            last_candle_ts=last_candle_ts,
+            open_trade=OpenTrade.from_dict(trade) if trade else None,
+            cycles=int(engine.get("cycles", 0)),
+            pending_entry=engine.get("pending_entry"),
+        )
+
+    def with_(self, **changes: Any) -> PairState:
+        return replace(self, **changes)
+
+
+@dataclass(slots=True)
+class UserBook:
+    """A user's account figures, shared by all of the user's engines in one process (the daily loss breaker is
+    user-wide). Mutable on purpose: engines of the same user update the one object between awaits."""
+
+    user_id: int
+    daily_breaker: DailyLossState = DailyLossState()
+    equity: Decimal = Decimal(0)
+    balance: Decimal = Decimal(0)
+    realized_pnl: Decimal = Decimal(0)
+    unrealized_pnl: Decimal = Decimal(0)
+    peak_equity: Decimal = Decimal(0)
+    day_start_equity: Decimal = Decimal(0)
+    day: date | None = None
+    trades_today: int = 0
+    open_positions: int = 0
+
+    def observe(self, balance: Decimal, unrealized: Decimal, day: date) -> None:
+        """Mark to market; a new UTC day restarts the day's figures from the current equity."""
+        equity = balance + unrealized
+        self.balance, self.unrealized_pnl, self.equity = balance, unrealized, equity
+        if self.day != day:
+            self.day, self.day_start_equity, self.trades_today = day, equity, 0
+        if equity > self.peak_equity:
+            self.peak_equity = equity
+
+    def account(self) -> AccountState:
+        return AccountState(
+            equity=self.equity,
+            peak_equity=self.peak_equity,
+            day_start_equity=self.day_start_equity,
+            realized_pnl_today=self.equity - self.day_start_equity - self.unrealized_pnl,
+            unrealized_pnl=self.unrealized_pnl,
+            trades_today=self.trades_today,
+            open_positions=self.open_positions,
+        )
+
+    def figures(self) -> dict[str, Any]:
+        """The user_states columns."""
+        return {
+            "balance": self.balance,
+            "equity": self.equity,
+            "realized_pnl": self.realized_pnl,
+            "unrealized_pnl": self.unrealized_pnl,
+            "peak_equity": self.peak_equity,
+            "day_start_equity": self.day_start_equity,
+            "day": self.day,
+            "trades_today": self.trades_today,
+            "breaker": self.daily_breaker.to_dict(),
+            "breaker_status": self.daily_breaker.status.value,
+        }

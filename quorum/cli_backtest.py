@@ -1,0 +1,81 @@
+"""`quorum backtest`: the engine over a candle file (mounted in quorum/cli.py). Heavy imports happen inside."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def _day(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date; write it as YYYY-MM-DD", param_hint=option) from None
+
+
+def _amount(value: str, option: str) -> Decimal:
+    try:
+        amount = Decimal(value.replace("_", "").strip())
+    except InvalidOperation:
+        raise typer.BadParameter(f"{value!r} is not a number, e.g. 10000", param_hint=option) from None
+    if not amount.is_finite() or amount <= 0:
+        raise typer.BadParameter(f"must be a positive amount (got {value})", param_hint=option)
+    return amount
+
+
+def backtest(
+    data: Annotated[
+        Path | None, typer.Option("--data", help="Candle file (CSV or CSV.GZ); default: the shipped BTC/USD 1h.")
+    ] = None,
+    symbol: Annotated[str, typer.Option("--symbol", help="Symbol to trade the candles as.")] = "BTC/USDT",
+    timeframe: Annotated[str, typer.Option("--timeframe", help="Timeframe of the file's candles.")] = "1h",
+    start: Annotated[str | None, typer.Option("--start", metavar="YYYY-MM-DD")] = None,
+    end: Annotated[str | None, typer.Option("--end", metavar="YYYY-MM-DD", help="Last day (inclusive).")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Folder for metrics.json, trades.csv, equity.csv/png.")] = Path(
+        "backtest"
+    ),
+    balance: Annotated[str, typer.Option("--balance", metavar="USDT")] = "10000",
+    budget: Annotated[str, typer.Option("--budget", metavar="USDT", help="The pair's budget.")] = "2000",
+    leverage: Annotated[int, typer.Option("--leverage")] = 3,
+    cycle_hours: Annotated[int, typer.Option("--cycle-hours", help="Hours between decisions.")] = 1,
+    use_llms: Annotated[
+        bool, typer.Option("--use-llms", help="Let configured LLMs vote; answers are cached in OUT for reruns.")
+    ] = False,
+) -> None:
+    """Backtest the engine (analysts, consensus, risk manager, paper exchange) over historical candles."""
+    from adapters.exchange.candle_file import shipped_candle_file
+    from engine.backtest import BacktestError, BacktestOptions, run_backtest
+    from quorum.log import configure_logging
+    from quorum.settings import get_settings
+
+    options = BacktestOptions(
+        data=data or shipped_candle_file(),
+        out=out,
+        symbol=symbol,
+        timeframe=timeframe,
+        start=_day(start, "--start"),
+        end=_day(end, "--end"),
+        balance=_amount(balance, "--balance"),
+        budget=_amount(budget, "--budget"),
+        leverage=leverage,
+        cycle_hours=cycle_hours,
+        use_llms=use_llms,
+    )
+    settings = get_settings()
+    configure_logging("WARNING", settings.log_json)
+    try:
+        result = asyncio.run(run_backtest(options, settings))
+    except BacktestError as error:
+        raise typer.BadParameter(error.detail, param_hint=error.option) from None
+    for line in result.metrics.lines():
+        typer.echo(line)
+    typer.echo(f"Cycles {result.cycles} · ensemble consultations {result.consultations}")
+    for name, path in result.files.items():
+        typer.echo(f"{name}: {path}")

@@ -1,0 +1,61 @@
+"""`quorum backtest` through the engine: the four files, and the accounting identity to the last digit."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from adapters.exchange.candle_file import shipped_candle_file
+from engine.backtest import BacktestError, BacktestOptions, run_backtest
+from quorum.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory: pytest.TempPathFactory):
+    import asyncio
+
+    out = tmp_path_factory.mktemp("backtest")
+    options = BacktestOptions(
+        data=shipped_candle_file(), out=out, start=date(2018, 1, 1), end=date(2018, 2, 28), cycle_hours=1
+    )
+    return asyncio.run(run_backtest(options, Settings(_env_file=None))), out
+
+
+def test_backtest_when_run_then_writes_the_four_files(result) -> None:
+    _, out = result
+    for name in ("metrics.json", "trades.csv", "equity.csv", "equity.png"):
+        assert (out / name).stat().st_size > 0
+    assert (out / "equity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["trades"] > 0 and "sharpe" in metrics and "max_drawdown" in metrics
+
+
+def test_backtest_when_run_then_final_equity_is_start_plus_trade_pnl_exactly(result) -> None:
+    backtest, out = result
+    with (out / "trades.csv").open() as handle:
+        pnl = sum((Decimal(row["net_pnl"]) for row in csv.DictReader(handle)), Decimal(0))
+    with (out / "equity.csv").open() as handle:
+        final = Decimal(list(csv.DictReader(handle))[-1]["equity"])
+    assert backtest.unrealized_pnl == 0  # the position open at the end was closed at the last price
+    assert final == Decimal(10000) + pnl + backtest.unrealized_pnl
+    assert final == backtest.final_equity == backtest.metrics.end_equity
+
+
+def test_backtest_when_run_then_one_consultation_per_cycle_and_every_cycle_recorded(result) -> None:
+    backtest, _ = result
+    hours = (date(2018, 3, 1) - date(2018, 1, 1)).days * 24
+    assert backtest.cycles == hours
+    assert backtest.consultations <= hours + 1  # one per candle (and position side), never per engine call
+
+
+def test_backtest_when_budget_exceeds_balance_then_clear_error(tmp_path: Path) -> None:
+    import asyncio
+
+    options = BacktestOptions(data=shipped_candle_file(), out=tmp_path, balance=Decimal(100), budget=Decimal(200))
+    with pytest.raises(BacktestError, match="more than the --balance"):
+        asyncio.run(run_backtest(options, Settings(_env_file=None)))

@@ -1,0 +1,66 @@
+"""Client order ids and the in-memory store's promises (exactly-once claims, forward-only status)."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from domain.trading import Order, OrderRequest, OrderSide, OrderStatus, OrderType
+from engine.ids import Intent, client_order_id
+from engine.store import MemoryEngineStore, moves_forward
+
+BINANCE_ID = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
+
+
+@given(
+    st.integers(0, 10**12), st.sampled_from(["BTC/USDT", "ETH/USDT:USDT", "X/Y"]), st.integers(0, 2**45),
+    st.sampled_from(list(Intent)),
+)  # fmt: skip
+def test_client_order_id_when_any_input_then_exchange_safe_and_deterministic(user, symbol, candle, intent):
+    cid = client_order_id(user, symbol, candle, intent)
+    assert BINANCE_ID.match(cid)
+    assert cid == client_order_id(user, symbol, candle, intent)
+
+
+def test_client_order_id_when_user_symbol_candle_or_intent_differ_then_ids_differ():
+    base = client_order_id(7, "BTC/USDT", 3_600_000, Intent.ENTRY)
+    assert base != client_order_id(8, "BTC/USDT", 3_600_000, Intent.ENTRY)
+    assert base != client_order_id(7, "ETH/USDT", 3_600_000, Intent.ENTRY)
+    assert base != client_order_id(7, "BTC/USDT", 7_200_000, Intent.ENTRY)
+    assert base != client_order_id(7, "BTC/USDT", 3_600_000, Intent.STOP_LOSS)
+
+
+async def test_claim_candle_when_claimed_twice_or_older_then_refused():
+    store = MemoryEngineStore()
+    assert await store.claim_candle(1, "BTC/USDT", 100)
+    assert not await store.claim_candle(1, "BTC/USDT", 100)
+    assert not await store.claim_candle(1, "BTC/USDT", 50)
+    assert await store.claim_candle(2, "BTC/USDT", 100)
+    assert await store.claim_candle(1, "BTC/USDT", 200)
+
+
+def _order(status: OrderStatus, filled: str, fee: str) -> Order:
+    return Order(
+        "x1", "cid-1", "BTC/USDT", OrderSide.BUY, OrderType.MARKET, status, Decimal(1), Decimal(filled), 0,
+        fee=Decimal(fee),
+    )  # fmt: skip
+
+
+async def test_order_update_when_late_update_arrives_then_status_and_fee_never_go_back():
+    store = MemoryEngineStore()
+    await store.order_pending(
+        1, OrderRequest("BTC/USDT", OrderSide.BUY, OrderType.MARKET, Decimal(1), "cid-1"), "entry"
+    )
+    await store.order_update(1, _order(OrderStatus.FILLED, "1", "0.5"), "entry")
+    await store.order_update(1, _order(OrderStatus.OPEN, "0", "0.1"), "entry")
+    row = store.orders["cid-1"]
+    assert (row.status, row.filled, row.fee) == ("filled", Decimal(1), Decimal("0.5"))
+
+
+def test_moves_forward_when_final_then_nothing_moves():
+    assert moves_forward("pending", "filled") and moves_forward("unknown", "open")
+    assert not moves_forward("filled", "open") and not moves_forward("canceled", "filled")
+    assert not moves_forward("partially_filled", "open")
