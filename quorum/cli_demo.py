@@ -51,7 +51,8 @@ def demo(
         ),
     ] = None,
     verbose: Annotated[
-        bool, typer.Option("--verbose", help="Also show every decision the risk manager rejected.")
+        bool,
+        typer.Option("--verbose", help="Also show every decision the risk manager rejected or the engine skipped."),
     ] = False,
     use_llms: Annotated[
         bool,

@@ -1,23 +1,27 @@
 """`quorum demo`: the offline end-to-end run a newcomer starts on a laptop with no keys and no internet.
 
 It replays the shipped real BTC/USD hourly candles (traded as the BTC/USDT perpetual) under a simulated clock
-and wires the real parts: the replay feed and the paper exchange, the snapshot with its indicators, the AI
-ensemble (the offline analysts), the risk manager with its circuit breakers, and the database through the
-repositories. The same arguments always print the same results.
+through the engine, the one trading loop Quorum has: the replay feed and the paper exchange, the shared hub
+with its indicators, the AI ensemble (the offline analysts), the risk manager with its circuit breakers, and
+the database through the repositories, in a fresh SQLite file unless told otherwise. Alerts print as they
+happen; the summary is read off the engine at the end. The same arguments always print the same results.
 """
 
 from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
-from adapters.ai.factory import build_providers, build_shared_ensemble
+from sqlalchemy import event
+
+from adapters.ai.factory import build_shared_ensemble
+from adapters.ai.shared import SharedEnsemble
 from adapters.exchange.candle_file import shipped_candle_file
-from adapters.exchange.paper import PaperConfig, PaperExchange
 from adapters.exchange.replay import ReplayFeed
 from db.database import Database, safe_url
 from db.migrate import upgrade
@@ -25,12 +29,17 @@ from db.repositories import DbPaperStateStore
 from db.vote_recorder import DbVoteRecorder
 from domain.market import MarketType
 from domain.money import datetime_to_ms
-from quorum.demo_books import DemoBooks
-from quorum.demo_report import DemoSummary, price, when
-from quorum.demo_run import BASE_TIMEFRAME, HOUR_MS, TIMEFRAMES, DemoRun
+from engine.formatting import price, when
+from engine.notifier import ConsoleNotifier
+from engine.replay import ReplayAccount, ReplaySession, timeframes_for
+from quorum.demo_books import setup_demo
+from quorum.demo_summary import CountingNotifier, DemoStore, DemoSummary
 from quorum.settings import Settings, get_settings
+from risk import RiskLimits
 
 SYMBOL = "BTC/USDT"
+BASE_TIMEFRAME = "1h"
+HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
 LLM_SETTINGS = ("openai_api_key", "anthropic_api_key", "deepseek_api_key", "openai_compatible_base_url")
 
@@ -105,8 +114,8 @@ def plan(options: DemoOptions, settings: Settings, first_close_ms: int, last_clo
             f"Use --days {most} at most, or an earlier --start",
         )
     cycle_ms = options.cycle_hours * HOUR_MS
-    cycles_before_data = max(0, -(-(first_close_ms - start_ms) // cycle_ms))  # the first day of the file
-    return DemoWindow(start_ms, start_ms + cycles_before_data * cycle_ms, end_ms)
+    first = max(start_ms, first_close_ms)  # the first day of the file starts at its first candle's close
+    return DemoWindow(start_ms, -(-first // cycle_ms) * cycle_ms, end_ms)  # the engine's UTC cycle grid
 
 
 def demo_settings(settings: Settings, use_llms: bool) -> Settings:
@@ -123,66 +132,90 @@ def _database_url(options: DemoOptions) -> str:
     return f"sqlite+aiosqlite:///{folder / 'demo.db'}"
 
 
+def _disposable(database: Database) -> None:
+    """The fresh file in a temporary folder is the demo's scratch record: its commits skip the fsync (WAL keeps the
+    file consistent; only a power cut could lose the last commits), which is most of the demo's wall time."""
+
+    def relaxed(connection: Any, _record: Any) -> None:
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    event.listen(database.engine.sync_engine, "connect", relaxed)
+
+
 async def run_demo(
     options: DemoOptions, settings: Settings | None = None, emit: Callable[[str], None] = print
 ) -> DemoSummary:
     """Run the demo, print its lines through `emit`, and return the summary (also printed)."""
     settings = demo_settings(settings or get_settings(), options.use_llms)
-    feed = ReplayFeed.from_file(shipped_candle_file(), symbol=SYMBOL, market_type=MarketType.PERPETUAL)
+    data = shipped_candle_file()
+    feed = ReplayFeed.from_file(data, symbol=SYMBOL, market_type=MarketType.PERPETUAL)
     series = feed.series(SYMBOL)
-    window = plan(options, settings, series.first_close_ms, series.last_close_ms)
-    analysts = ", ".join(provider.name for provider in build_providers(settings))
+    window = plan(options, settings, series.first_close_ms, series.last_close_ms)  # before anything is created
     database = Database(_database_url(options))
+    if options.database_url is None:
+        _disposable(database)
     try:
         await upgrade(database.engine)
-        books = DemoBooks(database)
-        await books.setup(SYMBOL, options.balance, options.budget, options.leverage, feed.exchange_id)
-        paper = await PaperExchange.open(
-            feed,
-            DbPaperStateStore(database, books.user_id, books.account_id),
-            starting_balances={"USDT": options.balance},
-            clock=feed.clock.now_ms,
-            config=PaperConfig(
-                candle_timeframe="1h", taker_fee=settings.paper_taker_fee, maker_fee=settings.paper_maker_fee
-            ),
-        )
-        market = await paper.market(SYMBOL)
-        emit(
-            f"Quorum demo: paper trading {SYMBOL} (perpetual) on real BTC/USD hourly candles "
-            "(Coinbase via CryptoDataDownload), with a simulated clock."
-        )
-        emit(
-            f"{when(window.start_ms)} to {when(window.end_ms)} UTC, a decision every {options.cycle_hours}h "
-            f"on {'/'.join(TIMEFRAMES)} candles (base {BASE_TIMEFRAME}); balance {price(options.balance)} "
-            f"{market.quote}, pair budget {price(options.budget)} {market.quote} at {options.leverage}x."
-        )
-        kind = "offline rule-based analysts, no keys or network" if not options.use_llms else "as configured"
-        emit(f"Analysts: {analysts} ({kind}); consensus of {settings.ai_min_consensus} needed.")
-        summary = DemoSummary(
-            SYMBOL, market.quote, window.start_ms, window.end_ms, options.cycle_hours, options.balance
-        )
-        summary.database_url, summary.user_id = safe_url(database.url), books.user_id
+        ids = await setup_demo(database, SYMBOL, options.balance, options.budget, options.leverage, feed.exchange_id)
+        store = DemoStore(database, show=emit if options.verbose else None)
+        notifier = CountingNotifier(ConsoleNotifier(emit))
         shared = build_shared_ensemble(settings, DbVoteRecorder(database))
-        run = DemoRun(
-            settings=settings,
-            feed=feed,
-            paper=paper,
-            market=market,
-            books=books,
-            shared=shared,
-            summary=summary,
-            budget=options.budget,
-            leverage=options.leverage,
-            emit=emit,
-            verbose=options.verbose,
-        )
         try:
-            await run.run(window.first_cycle_ms, window.end_ms)
+            session = await ReplaySession.build(
+                data=data,
+                symbol=SYMBOL,
+                base_timeframe=BASE_TIMEFRAME,
+                market_type=MarketType.PERPETUAL,
+                ensemble=shared,
+                store=store,
+                notifier=notifier,
+                limits=RiskLimits.from_settings(settings),
+                accounts=[
+                    ReplayAccount(
+                        ids.user_id, options.balance, options.budget, options.leverage,
+                        state_store=DbPaperStateStore(database, ids.user_id, ids.account_id),
+                    )
+                ],
+                cycle_ms=options.cycle_hours * HOUR_MS,
+                taker_fee=settings.paper_taker_fee,
+                maker_fee=settings.paper_maker_fee,
+            )  # fmt: skip
+            engine = session.engines[0]
+            _introduce(options, settings, shared, engine.market.quote, window, emit)
+            await session.run(window.first_cycle_ms, window.end_ms)
         finally:
             await shared.close()
+        summary = replace(
+            DemoSummary.of(
+                engine, store, notifier, start_ms=window.start_ms, end_ms=window.end_ms,
+                cycle_hours=options.cycle_hours, starting_balance=options.balance,
+            ),
+            database_url=safe_url(database.url),
+            user_id=ids.user_id,
+        )  # fmt: skip
         for line in summary.lines():
             emit(line)
         emit(f"  database:        {summary.database_url} (demo user id {summary.user_id})")
         return summary
     finally:
         await database.dispose()
+
+
+def _introduce(
+    options: DemoOptions, settings: Settings, shared: SharedEnsemble, quote: str, window: DemoWindow,
+    emit: Callable[[str], None],
+) -> None:  # fmt: skip
+    emit(
+        f"Quorum demo: paper trading {SYMBOL} (perpetual) on real BTC/USD hourly candles "
+        "(Coinbase via CryptoDataDownload), with a simulated clock."
+    )
+    emit(
+        f"{when(window.start_ms)} to {when(window.end_ms)} UTC, a decision every {options.cycle_hours}h "
+        f"on {'/'.join(timeframes_for(BASE_TIMEFRAME))} candles (base {BASE_TIMEFRAME}); balance "
+        f"{price(options.balance)} {quote}, pair budget {price(options.budget)} {quote} at {options.leverage}x."
+    )
+    analysts = ", ".join(provider.name for provider in shared.ensemble.providers)
+    kind = "offline rule-based analysts, no keys or network" if not options.use_llms else "as configured"
+    emit(f"Analysts: {analysts} ({kind}); consensus of {settings.ai_min_consensus} needed.")

@@ -1,5 +1,5 @@
-"""Demo runs shared by the tests: each replays real shipped candles once per session and keeps what it printed
-and the rows it left in its database."""
+"""Demo runs shared by the tests: each replays real shipped candles through the engine once and keeps what it
+printed, the summary it returned and the rows it left in its database."""
 
 from __future__ import annotations
 
@@ -11,9 +11,20 @@ import pytest
 from sqlalchemy import select
 
 from db.database import Database
-from db.models import AiDecision, FillRow, OrderRow, TradeDecision, TradeRow, UserPair, UserState
+from db.models import (
+    AiDecision,
+    EquitySnapshot,
+    FillRow,
+    OrderRow,
+    PositionRow,
+    TradeDecision,
+    TradeRow,
+    UserPair,
+    UserState,
+)
 from db.repositories import AccountRepository, PaperLedgerRepository
-from quorum.demo import DemoOptions, DemoSummary, run_demo
+from quorum.demo import DemoOptions, run_demo
+from quorum.demo_summary import DemoSummary
 from quorum.settings import Settings
 
 # Three losing shorts in a row (11, 14 and 29 Jan 2018) trip the breaker on 29 Jan 15:00; the analysts signal
@@ -22,6 +33,8 @@ BREAKER_SPAN = DemoOptions(start=date(2018, 1, 11), days=27, verbose=True)
 WEEK_COOLDOWN_MINUTES = 7 * 24 * 60
 # A short opened on 5 Feb 2018 12:00 and closed by its take profit at 19:00.
 TAKE_PROFIT_SPAN = DemoOptions(start=date(2018, 2, 5), days=1)
+# A long opened on 5 Mar 2018 00:00 is still open when the day ends: the replay closes it (end_of_replay).
+OPEN_AT_END_SPAN = DemoOptions(start=date(2018, 3, 5), days=1)
 
 
 def offline_settings(**overrides: object) -> Settings:
@@ -44,6 +57,8 @@ class DemoRows:
     trades: list[TradeRow]
     decisions: list[TradeDecision]
     votes: list[AiDecision]
+    positions: list[PositionRow]
+    equity: list[EquitySnapshot]
     pair: UserPair
     state: UserState
     paper_state: dict
@@ -74,6 +89,8 @@ async def _load_rows(url: str, user_id: int) -> DemoRows:
                 trades=await rows(TradeRow, TradeRow.id),
                 decisions=await rows(TradeDecision, TradeDecision.id),
                 votes=list(await session.scalars(select(AiDecision).where(AiDecision.consultation_key.in_(keys)))),
+                positions=await rows(PositionRow, PositionRow.id),
+                equity=await rows(EquitySnapshot, EquitySnapshot.id),
                 pair=(await rows(UserPair, UserPair.id))[0],
                 state=(await rows(UserState, UserState.user_id))[0],
                 paper_state=await PaperLedgerRepository(session).load(user_id, account.id) or {},

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from adapters.exchange.candle_file import shipped_candle_file
 from adapters.exchange.replay import ReplayFeed
+from domain.money import ms_to_datetime
 from quorum.cli_demo import demo
 from quorum.demo import DemoError, DemoOptions, plan, run_demo
 from tests.demo.conftest import offline_settings
@@ -67,6 +68,16 @@ def test_plan_when_the_start_is_the_first_day_of_the_data_then_cycles_begin_at_t
     assert window.end_ms == window.start_ms + 86_400_000
 
 
+@pytest.mark.parametrize(("cycle_hours", "first_cycle"), [(4, "2018-01-01 00:00"), (5, "2018-01-01 02:00")])
+def test_plan_when_the_cycle_does_not_divide_the_day_then_the_first_cycle_is_on_the_engines_utc_grid(
+    data_span: tuple[int, int], cycle_hours: int, first_cycle: str
+) -> None:
+    """The engine decides at multiples of the cycle since the epoch (UTC); the demo starts on that grid."""
+    window = plan(DemoOptions(start=date(2018, 1, 1), cycle_hours=cycle_hours), offline_settings(), *data_span)
+    assert window.first_cycle_ms % (cycle_hours * 3_600_000) == 0
+    assert f"{ms_to_datetime(window.first_cycle_ms):%Y-%m-%d %H:%M}" == first_cycle
+
+
 async def test_run_demo_when_arguments_are_refused_then_nothing_is_created(tmp_path: Path) -> None:
     database = tmp_path / "never.db"
     with pytest.raises(DemoError, match="--days: "):
@@ -89,6 +100,7 @@ def test_cli_when_run_then_it_prints_trades_and_the_summary(tmp_path: Path, rest
     assert result.exit_code == 0, result.output
     assert "04 Feb 2018 16:00 BTC/USDT opened SHORT" in result.output
     assert "Summary: BTC/USDT, 04 Feb 2018 00:00 to 05 Feb 2018 00:00 UTC (1 day)" in result.output
+    assert "  cycles:          6 (a decision every 4h)" in result.output
     assert f"sqlite+aiosqlite:///{database}" in result.output
     assert database.exists()
 
