@@ -71,9 +71,7 @@ class PairRepository:
         )
         return rowcount(result) > 0
 
-    async def set_status(
-        self, user_id: int, symbol: str, status: str, reason: str | None = None
-    ) -> UserPair | None:
+    async def set_status(self, user_id: int, symbol: str, status: str, reason: str | None = None) -> UserPair | None:
         """active clears the reason; paused / error / stopped keep why."""
         if status not in PAIR_STATUSES:
             raise ValueError(f"status must be one of {', '.join(PAIR_STATUSES)}")
