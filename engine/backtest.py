@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from adapters.ai.factory import build_shared_ensemble
+from adapters.ai.factory import analyst_settings, build_shared_ensemble
 from domain.market import MarketType, timeframe_ms
 from domain.money import datetime_to_ms, ms_to_datetime
 from engine.metrics import ClosedTrade as MetricTrade
@@ -27,7 +27,6 @@ from quorum.settings import Settings
 from risk import RiskLimits
 
 HOUR_MS = 3_600_000
-LLM_SETTINGS = ("openai_api_key", "anthropic_api_key", "deepseek_api_key", "openai_compatible_base_url")
 
 
 class BacktestError(ValueError):
@@ -64,11 +63,6 @@ class BacktestResult:
     cycles: int
     consultations: int
     files: dict[str, Path]
-
-
-def offline_settings(settings: Settings, use_llms: bool) -> Settings:
-    """Without --use-llms only the offline analysts vote, whatever keys the environment holds."""
-    return settings if use_llms else settings.model_copy(update=dict.fromkeys(LLM_SETTINGS))
 
 
 def _window(options: BacktestOptions, first_close: int, last_close: int, cycle_ms: int) -> tuple[int, int]:
@@ -109,7 +103,7 @@ async def run_backtest(
     options: BacktestOptions, settings: Settings, notifier: Notifier | None = None
 ) -> BacktestResult:
     check(options, settings)
-    settings = offline_settings(settings, options.use_llms)
+    settings = analyst_settings(settings, options.use_llms)
     store = MemoryEngineStore(keep_decisions=False)
     ensemble = build_shared_ensemble(settings)
     if options.use_llms:

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
-from domain.money import ms_to_datetime
 from domain.trading import Order, OrderRequest, OrderStatus, Position
 from engine.records import (
     ClosedTrade,
@@ -208,6 +207,3 @@ def _closed(rows: Iterable[MemoryTrade]) -> Iterable[ClosedTrade]:
             opened.fees + close.exit_fees, close.reason, int(opened.opened_at.timestamp() * 1000),
             int(close.closed_at.timestamp() * 1000),
         )  # fmt: skip
-
-
-__all__ = ["EngineStore", "MemoryEngineStore", "moves_forward", "ms_to_datetime"]

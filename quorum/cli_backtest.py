@@ -3,31 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-
-def _day(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return datetime.strptime(value, "%Y-%m-%d").date()
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date; write it as YYYY-MM-DD", param_hint=option) from None
-
-
-def _amount(value: str, option: str) -> Decimal:
-    try:
-        amount = Decimal(value.replace("_", "").strip())
-    except InvalidOperation:
-        raise typer.BadParameter(f"{value!r} is not a number, e.g. 10000", param_hint=option) from None
-    if not amount.is_finite() or amount <= 0:
-        raise typer.BadParameter(f"must be a positive amount (got {value})", param_hint=option)
-    return amount
+from quorum.cli_options import parse_day, parse_usdt
 
 
 def backtest(
@@ -60,10 +41,10 @@ def backtest(
         out=out,
         symbol=symbol,
         timeframe=timeframe,
-        start=_day(start, "--start"),
-        end=_day(end, "--end"),
-        balance=_amount(balance, "--balance"),
-        budget=_amount(budget, "--budget"),
+        start=parse_day(start, "--start") if start else None,
+        end=parse_day(end, "--end") if end else None,
+        balance=parse_usdt(balance, "--balance"),
+        budget=parse_usdt(budget, "--budget"),
         leverage=leverage,
         cycle_hours=cycle_hours,
         use_llms=use_llms,

@@ -3,34 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
 import typer
 
+from quorum.cli_options import parse_day, parse_usdt
 from quorum.demo import DemoError, DemoOptions, run_demo
 from quorum.log import configure_logging
 from quorum.settings import get_settings
-
-
-def _day(value: str) -> date:
-    try:
-        return datetime.strptime(value, "%Y-%m-%d").date()
-    except ValueError:
-        raise typer.BadParameter(
-            f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2018-01-01", param_hint="--start"
-        ) from None
-
-
-def _usdt(value: str, option: str) -> Decimal:
-    try:
-        amount = Decimal(value.replace("_", "").strip())
-    except InvalidOperation:
-        raise typer.BadParameter(f"{value!r} is not a number of USDT, e.g. 10000", param_hint=option) from None
-    if not amount.is_finite() or amount <= 0:
-        raise typer.BadParameter(f"must be a positive amount of USDT (got {value})", param_hint=option)
-    return amount
 
 
 def demo(
@@ -62,10 +42,10 @@ def demo(
     """Offline end-to-end demo: replay real BTC/USD hourly candles (2017-07-01..2019-10-17) and trade them on paper
     with the analysts, the risk manager and the circuit breaker; no keys, no internet."""
     options = DemoOptions(
-        start=_day(start),
+        start=parse_day(start, "--start"),
         days=days,
-        balance=_usdt(balance, "--balance"),
-        budget=_usdt(budget, "--budget"),
+        balance=parse_usdt(balance, "--balance"),
+        budget=parse_usdt(budget, "--budget"),
         leverage=leverage,
         cycle_hours=cycle_hours,
         database_url=database_url,

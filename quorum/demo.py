@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import event
 
-from adapters.ai.factory import build_shared_ensemble
+from adapters.ai.factory import analyst_settings, build_shared_ensemble
 from adapters.ai.shared import SharedEnsemble
 from adapters.exchange.candle_file import shipped_candle_file
 from adapters.exchange.replay import ReplayFeed
@@ -41,7 +41,6 @@ SYMBOL = "BTC/USDT"
 BASE_TIMEFRAME = "1h"
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
-LLM_SETTINGS = ("openai_api_key", "anthropic_api_key", "deepseek_api_key", "openai_compatible_base_url")
 
 
 class DemoError(ValueError):
@@ -118,13 +117,6 @@ def plan(options: DemoOptions, settings: Settings, first_close_ms: int, last_clo
     return DemoWindow(start_ms, -(-first // cycle_ms) * cycle_ms, end_ms)  # the engine's UTC cycle grid
 
 
-def demo_settings(settings: Settings, use_llms: bool) -> Settings:
-    """Without --use-llms the demo asks only the offline analysts, whatever keys the environment holds."""
-    if use_llms:
-        return settings
-    return settings.model_copy(update=dict.fromkeys(LLM_SETTINGS))
-
-
 def _database_url(options: DemoOptions) -> str:
     if options.database_url:
         return Settings(database_url=options.database_url).database_url  # the same driver pinning as DATABASE_URL
@@ -148,7 +140,7 @@ async def run_demo(
     options: DemoOptions, settings: Settings | None = None, emit: Callable[[str], None] = print
 ) -> DemoSummary:
     """Run the demo, print its lines through `emit`, and return the summary (also printed)."""
-    settings = demo_settings(settings or get_settings(), options.use_llms)
+    settings = analyst_settings(settings or get_settings(), options.use_llms)
     data = shipped_candle_file()
     feed = ReplayFeed.from_file(data, symbol=SYMBOL, market_type=MarketType.PERPETUAL)
     series = feed.series(SYMBOL)

@@ -13,6 +13,7 @@ from adapters.ai.port import AIProvider, VoteRecorder
 from adapters.ai.shared import SharedEnsemble
 from quorum.settings import Settings
 
+LLM_SETTINGS = ("openai_api_key", "anthropic_api_key", "deepseek_api_key", "openai_compatible_base_url")
 LOCAL_SERVER_API_KEY = "not-needed"  # Ollama / vLLM / LM Studio accept any key, but the SDK insists on one
 
 
@@ -82,3 +83,8 @@ def build_ensemble(settings: Settings) -> Ensemble:
 
 def build_shared_ensemble(settings: Settings, recorder: VoteRecorder | None = None) -> SharedEnsemble:
     return SharedEnsemble(build_ensemble(settings), recorder)
+
+
+def analyst_settings(settings: Settings, use_llms: bool) -> Settings:
+    """Without use_llms only the offline analysts vote, whatever keys the environment holds (demo, backtest)."""
+    return settings if use_llms else settings.model_copy(update=dict.fromkeys(LLM_SETTINGS))
