@@ -9,23 +9,100 @@ The model (deterministic, so a backtest is reproducible):
 - depth: the best level holds top_depth_fraction of the mean candle volume over the last `volume_period`
   candles (at least min_top_amount); level k holds that times depth_decay**k, rounded down to the amount step.
   A market order larger than a few levels therefore pays visible slippage.
+
+Prices are rounded to the price step as (value / step).to_integral_value(rounding) * step in the caller's
+Decimal context, amounts down to the amount step by domain.money.quantize_down (exact). A replay feed builds a
+book's levels once per closed candle (BookLadder) and serves every depth asked for from them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from dataclasses import dataclass, fields, is_dataclass
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Context, Decimal
 from itertools import pairwise
+from typing import Any
 
 from domain.market import BookLevel, Candle, OrderBook
 from domain.money import quantize_down
+
+_WIDE = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
 
 
 def _round_to_step(value: Decimal, step: Decimal, rounding: str) -> Decimal:
     if step <= 0:
         return value
-    return (value / step).to_integral_value(rounding=rounding) * step
+    return (value / step).to_integral_value(rounding) * step
+
+
+def _is_power_of_ten(step: Decimal) -> bool:
+    """step is 10**n written as a single digit (0.01, 1E+1; not 10, whose coefficient is 10)."""
+    sign, digits, _ = step.as_tuple()
+    return not sign and digits == (1,) and step.is_finite()
+
+
+def _round_to_power_of_ten(value: Decimal, step: Decimal, rounding: str) -> Decimal:
+    """_round_to_step(value, step, rounding) for step = 10**n, in one operation in the common case.
+
+    value / step then only moves the exponent (exact for a value of at most the context's digits), so the result
+    is value.quantize(step, rounding): the value rounded at n, written with exponent n. The exception is a value
+    already a multiple of the step: if its exponent is above n the division, to_integral_value and product keep
+    it (and quantize could even need more digits than the context has), so that rare case takes the general
+    formula. quantize runs in a context too wide to signal; its result does not depend on the precision.
+    """
+    rounded = value.quantize(step, rounding, _WIDE)
+    return _round_to_step(value, step, rounding) if rounded == value else rounded
+
+
+def slot_setters(cls: type) -> tuple[Any, ...] | None:
+    """(object.__new__, one setter per field) of a dataclass whose generated __init__ only sets its slots.
+
+    The generated __init__ of a frozen dataclass sets each field through object.__setattr__; setting the slots
+    directly builds the same object with half the work, and a book has two new levels per depth at every candle
+    (measured: about a fifth of a whole replay cycle). Anything more (a __post_init__, a custom __new__ or
+    __init__, no slots) and None: use the constructor.
+    """
+    if not is_dataclass(cls):
+        return None
+    names = tuple(item.name for item in fields(cls))
+    code = getattr(cls.__init__, "__code__", None)
+    if (
+        getattr(cls, "__slots__", None) != names
+        or hasattr(cls, "__post_init__")
+        or cls.__new__ is not object.__new__
+        or code is None
+        or code.co_filename != "<string>"  # written by dataclasses
+    ):
+        return None
+    return (object.__new__, *(getattr(cls, name).__set__ for name in names))
+
+
+_NEW_LEVEL = slot_setters(BookLevel)  # (new, set price, set amount)
+_LEVEL_NUMBERS = tuple(Decimal(level) for level in range(64))  # replaced by a longer tuple, never changed
+
+
+def _level_numbers(depth: int) -> tuple[Decimal, ...]:
+    """Decimal(k) for k < depth (gap * k converts k to exactly that on every call)."""
+    global _LEVEL_NUMBERS
+    numbers = _LEVEL_NUMBERS
+    if len(numbers) < depth:
+        numbers = _LEVEL_NUMBERS = tuple(Decimal(level) for level in range(2 * depth))
+    return numbers
+
+
+class BookSteps:
+    """A market's price and amount steps as the book rounds to them (power-of-ten steps take the fast path)."""
+
+    __slots__ = ("amount", "powers_of_ten", "price")
+
+    def __init__(self, price: Decimal, amount: Decimal) -> None:
+        self.price, self.amount = price, amount
+        self.powers_of_ten = price > 0 and amount > 0 and _is_power_of_ten(price) and _is_power_of_ten(amount)
+
+    def round_price(self, value: Decimal, rounding: str) -> Decimal:
+        if self.powers_of_ten:
+            return _round_to_power_of_ten(value, self.price, rounding)
+        return _round_to_step(value, self.price, rounding)
 
 
 def average_true_range(candles: Sequence[Candle]) -> Decimal:
@@ -54,15 +131,18 @@ class SyntheticBookModel:
         """How many recent closed candles build() needs."""
         return max(self.atr_period, self.volume_period)
 
-    def spread_fraction(self, recent: Sequence[Candle]) -> Decimal:
-        mid = recent[-1].close
-        atr = average_true_range(recent[-self.atr_period :])
+    def spread_from_atr(self, mid: Decimal, atr: Decimal) -> Decimal:
         return min(self.max_spread, max(self.min_spread, self.spread_atr_factor * atr / mid))
+
+    def top_from_mean_volume(self, mean_volume: Decimal) -> Decimal:
+        return max(self.min_top_amount, self.top_depth_fraction * mean_volume)
+
+    def spread_fraction(self, recent: Sequence[Candle]) -> Decimal:
+        return self.spread_from_atr(recent[-1].close, average_true_range(recent[-self.atr_period :]))
 
     def top_amount(self, recent: Sequence[Candle]) -> Decimal:
         window = recent[-self.volume_period :]
-        mean_volume = sum((candle.volume for candle in window), Decimal(0)) / len(window)
-        return max(self.min_top_amount, self.top_depth_fraction * mean_volume)
+        return self.top_from_mean_volume(sum((candle.volume for candle in window), Decimal(0)) / len(window))
 
     def build(
         self,
@@ -77,22 +157,113 @@ class SyntheticBookModel:
         if not recent:
             raise ValueError("the synthetic book needs at least one closed candle")
         mid = recent[-1].close
-        spread = self.spread_fraction(recent)
+        steps = BookSteps(price_step, amount_step)
+        return BookLadder(self, mid, self.spread_fraction(recent), self.top_amount(recent), steps).book(
+            symbol, ts, depth
+        )
+
+
+class BookLadder:
+    """The levels of one synthetic book (mid, spread and top amount fixed), computed once up to the deepest depth
+    asked for; a book of any depth is then a prefix of them. Each level is computed as build() always did."""
+
+    __slots__ = ("_decay", "_powers", "_steps", "_unpriced", "asks", "best_ask", "best_bid", "bids", "gap", "top")
+
+    def __init__(
+        self,
+        model: SyntheticBookModel,
+        mid: Decimal,
+        spread: Decimal,
+        top: Decimal,
+        steps: BookSteps,
+        powers: list[Decimal] | None = None,
+    ) -> None:
+        """`powers` caches depth_decay**k across ladders of the same model (and Decimal context)."""
+        self._steps, self._decay, self._powers = steps, model.depth_decay, [] if powers is None else powers
         half = mid * spread / 2
-        gap = max(price_step, half)
-        best_bid = _round_to_step(mid - half, price_step, ROUND_FLOOR)
-        best_ask = _round_to_step(mid + half, price_step, ROUND_CEILING)
-        if best_ask <= best_bid:
-            best_ask = best_bid + max(price_step, gap)
-        top = self.top_amount(recent)
-        bids: list[BookLevel] = []
-        asks: list[BookLevel] = []
-        for level in range(depth):
-            amount = max(amount_step, quantize_down(top * self.depth_decay**level, amount_step))
-            bid_price = _round_to_step(best_bid - gap * level, price_step, ROUND_FLOOR)
+        self.gap = max(steps.price, half)
+        self.best_bid = steps.round_price(mid - half, ROUND_FLOOR)
+        self.best_ask = steps.round_price(mid + half, ROUND_CEILING)
+        if self.best_ask <= self.best_bid:
+            self.best_ask = self.best_bid + max(steps.price, self.gap)
+        self.top = top
+        self.bids: list[BookLevel | None] = []  # level k's bid, None where its price is not positive
+        self.asks: list[BookLevel] = []
+        self._unpriced = -1  # the first level without a bid (-1: none so far)
+
+    def _extend(self, depth: int) -> None:
+        powers, decay = self._powers, self._decay
+        while len(powers) < depth:
+            powers.append(decay ** len(powers))
+        levels, steps = range(len(self.asks), depth), self._steps
+        if steps.powers_of_ten:
+            self._extend_powers_of_ten(levels)
+            return
+        price_step, amount_step, gap, top = steps.price, steps.amount, self.gap, self.top
+        for level in levels:
+            amount = max(amount_step, quantize_down(top * powers[level], amount_step))
+            bid_price = _round_to_step(self.best_bid - gap * level, price_step, ROUND_FLOOR)
+            self.bids.append(BookLevel(bid_price, amount) if bid_price > 0 else None)
+            if bid_price <= 0 and self._unpriced < 0:
+                self._unpriced = level
+            self.asks.append(BookLevel(_round_to_step(self.best_ask + gap * level, price_step, ROUND_CEILING), amount))
+
+    def _extend_powers_of_ten(self, levels: range) -> None:
+        """The loop above for power-of-ten steps, with _round_to_power_of_ten and the levels' construction written
+        out (this runs for every level of every book of a backtest). quantize_down to a power of ten is exactly a
+        quantize: the value rounded toward zero, written with the step's exponent."""
+        price_step, amount_step, gap, top, powers = (
+            self._steps.price,
+            self._steps.amount,
+            self.gap,
+            self.top,
+            self._powers,
+        )
+        best_bid, best_ask, bids, asks = self.best_bid, self.best_ask, self.bids, self.asks
+        new, set_price, set_amount = _NEW_LEVEL or (None, None, None)
+        numbers, wide = _level_numbers(levels.stop), _WIDE
+        for level in levels:
+            value = top * powers[level]
+            amount = value.quantize(amount_step, ROUND_DOWN, wide)  # = quantize_down, bar the sign of a zero
+            if not amount > amount_step:  # max(amount_step, amount), which keeps amount_step on a tie (and zeros)
+                amount = amount_step
+            offset = gap * numbers[level]  # = gap * level
+            value = best_bid - offset
+            bid_price = value.quantize(price_step, ROUND_FLOOR, wide)
+            if bid_price == value:
+                bid_price = _round_to_step(value, price_step, ROUND_FLOOR)
+            value = best_ask + offset
+            ask_price = value.quantize(price_step, ROUND_CEILING, wide)
+            if ask_price == value:
+                ask_price = _round_to_step(value, price_step, ROUND_CEILING)
+            if new is None:
+                bid, ask = BookLevel(bid_price, amount), BookLevel(ask_price, amount)
+            else:
+                bid, ask = new(BookLevel), new(BookLevel)
+                set_price(bid, bid_price)
+                set_amount(bid, amount)
+                set_price(ask, ask_price)
+                set_amount(ask, amount)
+            asks.append(ask)
             if bid_price > 0:
-                bids.append(BookLevel(price=bid_price, amount=amount))
-            asks.append(
-                BookLevel(price=_round_to_step(best_ask + gap * level, price_step, ROUND_CEILING), amount=amount)
-            )
-        return OrderBook(symbol=symbol, ts=ts, bids=tuple(bids), asks=tuple(asks))
+                bids.append(bid)
+            else:
+                bids.append(None)
+                if self._unpriced < 0:
+                    self._unpriced = level
+
+    def best(self) -> tuple[Decimal | None, Decimal]:
+        """The best bid (None when its price is not positive) and the best ask."""
+        if not self.asks:
+            self._extend(1)
+        bid = self.bids[0]
+        return (None if bid is None else bid.price), self.asks[0].price
+
+    def book(self, symbol: str, ts: int, depth: int) -> OrderBook:
+        if len(self.asks) < depth:
+            self._extend(depth)
+        if 0 <= self._unpriced < depth:
+            bids = tuple(level for level in self.bids[:depth] if level is not None)
+        else:
+            bids = tuple(self.bids[:depth])  # type: ignore[arg-type]  # no None before depth
+        return OrderBook(symbol, ts, bids, tuple(self.asks[:depth]))  # positional: cheaper than keywords

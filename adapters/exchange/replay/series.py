@@ -1,7 +1,14 @@
 """One symbol's replay data: its market rules and base candles, with the cached longer timeframes.
 
 A candle is revealed only once it has closed (open time + timeframe <= clock time). Longer timeframes are
-aggregated once per series and then sliced by time, so a backtest over years stays fast.
+aggregated once per series and then sliced by time, so a backtest over years stays fast; the forming candle of
+each timeframe grows by one base candle at a time, and the per-candle terms of the ticker and book sums (true
+range, volume * close) are computed once.
+
+The sums and the forming candle are computed in the caller's Decimal context, the same operations in the same
+order as a straightforward computation, so the values (and their exponents) are identical; what is kept is kept
+per context (precision, rounding). The resampled closed candles are computed once, in the context of the first
+call for that timeframe.
 """
 
 from __future__ import annotations
@@ -10,17 +17,58 @@ import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, getcontext
 
 from adapters.exchange.candle_file import infer_timeframe
 from adapters.exchange.errors import ExchangeError
 from domain.market import TIMEFRAME_MS, Candle, MarketInfo, MarketType, timeframe_ms
 
-from .resample import aggregate, bucket_start, resample
+from .resample import aggregate, resample
+
+_NO_VOLUME = Decimal(0)  # the volume of a forming candle no base candle has closed in yet
 
 
 class UnsupportedTimeframe(ExchangeError):
     code = "unsupported_timeframe"
+
+
+def context_key() -> tuple[int, str]:
+    """What of the Decimal context changes a computed value here: its precision and rounding."""
+    context = getcontext()
+    return context.prec, context.rounding
+
+
+@dataclass(frozen=True, slots=True)
+class CandleTerms:
+    """Per-candle terms of the ticker's and the synthetic book's sums, in one Decimal context.
+
+    A window's sum is then the straightforward left fold over a list slice: integer prefix sums were measured to
+    cost as much, since they need each term's exponent and a conversion back to Decimal.
+    """
+
+    volumes: list[Decimal]
+    quote_volumes: list[Decimal]  # volume * close
+    ranges: list[Decimal]  # high - low: the true range of a window's first candle, which has no previous close
+    true_ranges: list[Decimal]  # [k] = max(high, previous close) - min(low, previous close); [0] = ranges[0]
+
+    @classmethod
+    def of(cls, candles: Sequence[Candle]) -> CandleTerms:
+        ranges = [candle.high - candle.low for candle in candles]
+        true_ranges = ranges[:1] + [
+            max(candle.high, previous.close) - min(candle.low, previous.close)
+            for previous, candle in zip(candles, candles[1:], strict=False)
+        ]
+        return cls(
+            volumes=[candle.volume for candle in candles],
+            quote_volumes=[candle.volume * candle.close for candle in candles],
+            ranges=ranges,
+            true_ranges=true_ranges,
+        )
+
+    def true_range_sum(self, start: int, stop: int) -> Decimal:
+        """average_true_range's sum over candles[start:stop] (start < stop): Decimal(0) + the first candle's
+        range + the true ranges of the others, left to right."""
+        return sum(self.true_ranges[start + 1 : stop], Decimal(0) + self.ranges[start])
 
 
 def split_symbol(symbol: str) -> tuple[str, str]:
@@ -67,13 +115,20 @@ class ReplaySeries:
     base_timeframe: str = ""
     _open_times: list[int] = field(init=False, repr=False)
     _resampled: dict[int, tuple[list[Candle], list[int]]] = field(init=False, repr=False, default_factory=dict)
+    _base_ms: int = field(init=False, repr=False, compare=False, default=0)
+    _timeframes: dict[str, int] = field(init=False, repr=False, compare=False, default_factory=dict)
+    _terms: dict[tuple[int, str], CandleTerms] = field(init=False, repr=False, compare=False, default_factory=dict)
+    # per timeframe: (context, bucket start, closed base candles, the forming candle, whether base candles built it)
+    _forming_cache: dict[int, tuple[tuple[int, str], int, int, Candle, bool]] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         if not self.candles:
             raise ValueError(f"no candles for {self.market.symbol}")
         if not self.base_timeframe:
             self.base_timeframe = infer_timeframe(self.candles)
-        timeframe_ms(self.base_timeframe)
+        self._base_ms = timeframe_ms(self.base_timeframe)
         self._open_times = [candle.ts for candle in self.candles]
         if any(later <= earlier for earlier, later in zip(self._open_times, self._open_times[1:], strict=False)):
             raise ValueError(f"candles for {self.market.symbol} must be sorted oldest first with no duplicates")
@@ -89,7 +144,7 @@ class ReplaySeries:
 
     @property
     def base_ms(self) -> int:
-        return timeframe_ms(self.base_timeframe)
+        return self._base_ms
 
     @property
     def first_close_ms(self) -> int:
@@ -101,14 +156,26 @@ class ReplaySeries:
 
     def closed_count(self, now_ms: int) -> int:
         """How many base candles have closed by now_ms."""
-        return bisect_right(self._open_times, now_ms - self.base_ms)
+        return bisect_right(self._open_times, now_ms - self._base_ms)
 
     def closed(self, now_ms: int, count: int) -> Sequence[Candle]:
         """The last `count` base candles closed by now_ms, oldest first."""
         end = self.closed_count(now_ms)
         return self.candles[max(0, end - count) : end]
 
+    def terms(self, context: tuple[int, str]) -> CandleTerms:
+        """The per-candle sum terms computed in the current Decimal context, whose context_key() is `context`."""
+        terms = self._terms.get(context)
+        if terms is None:
+            if len(self._terms) >= 4:  # contexts come and go: keep a few
+                self._terms.clear()
+            terms = self._terms[context] = CandleTerms.of(self.candles)
+        return terms
+
     def check_timeframe(self, timeframe: str) -> int:
+        known = self._timeframes.get(timeframe)
+        if known is not None:
+            return known
         supported = [name for name, ms in TIMEFRAME_MS.items() if ms >= self.base_ms and ms % self.base_ms == 0]
         target = TIMEFRAME_MS.get(timeframe)
         if target is None or timeframe not in supported:
@@ -116,6 +183,7 @@ class ReplaySeries:
                 f"The replay data for {self.symbol} has {self.base_timeframe} candles, so it cannot produce "
                 f"{timeframe} candles; use one of {', '.join(supported)}."
             )
+        self._timeframes[timeframe] = target
         return target
 
     def _buckets(self, target_ms: int) -> tuple[list[Candle], list[int]]:
@@ -130,33 +198,60 @@ class ReplaySeries:
         """The candle of the bucket holding now_ms, built only from base candles already closed.
 
         Right after a bucket opens no base candle in it has closed: the forming candle is then flat at the last
-        close with zero volume, the way a live exchange shows a candle that has just opened.
+        close with zero volume, the way a live exchange shows a candle that has just opened. As the clock moves
+        through a bucket the cached candle takes in the newly closed base candles the way aggregate() folds them.
         """
-        start = bucket_start(now_ms, target_ms)
-        end = self.closed_count(now_ms)
+        start = now_ms - now_ms % target_ms
+        end = bisect_right(self._open_times, now_ms - self._base_ms)
         if end == 0:
             return None
+        decimal_context = getcontext()
+        context = (decimal_context.prec, decimal_context.rounding)  # context_key(), inline on this hourly path
+        cached = self._forming_cache.get(target_ms)
+        if cached is not None and cached[0] == context and cached[1] == start:
+            if cached[2] == end:
+                return cached[3]
+            if cached[4] and cached[2] < end:
+                candle = _fold(cached[3], self.candles[cached[2] : end])
+                self._forming_cache[target_ms] = (context, start, end, candle, True)
+                return candle
         first = bisect_left(self._open_times, start, hi=end)
         if first < end:
-            return aggregate(self.candles[first:end], start)
-        last_close = self.candles[end - 1].close
-        return Candle(ts=start, open=last_close, high=last_close, low=last_close, close=last_close, volume=Decimal(0))
+            candle = aggregate(self.candles[first:end], start)
+        else:
+            last = self.candles[end - 1].close
+            candle = Candle(start, last, last, last, last, _NO_VOLUME)  # positional: the hot path of every hour
+        self._forming_cache[target_ms] = (context, start, end, candle, first < end)
+        return candle
 
     def ohlcv(self, timeframe: str, now_ms: int, since: int | None, limit: int, include_forming: bool) -> list[Candle]:
         """Closed candles of `timeframe` by now_ms (plus the forming one when asked), ccxt's since/limit rules."""
-        target_ms = self.check_timeframe(timeframe)
-        candles, open_times = self._buckets(target_ms)
-        current_bucket = bucket_start(now_ms, target_ms)
-        closed_end = bisect_left(open_times, current_bucket)
+        target_ms = self._timeframes.get(timeframe) or self.check_timeframe(timeframe)
+        candles, open_times = self._resampled.get(target_ms) or self._buckets(target_ms)
+        closed_end = bisect_left(open_times, now_ms - now_ms % target_ms)
         forming = self._forming(target_ms, now_ms) if include_forming else None
         if since is None:
             wanted = limit - (1 if forming else 0)
-            result = list(candles[max(0, closed_end - wanted) : closed_end]) if wanted > 0 else []
-        else:
-            first = bisect_left(open_times, since, hi=closed_end)
-            result = list(candles[first : min(closed_end, first + limit)])
-            if forming is not None and (forming.ts < since or len(result) >= limit):
-                forming = None
-        if forming is not None:
+            result = candles[max(0, closed_end - wanted) : closed_end] if wanted > 0 else []
+            if forming is not None:
+                result.append(forming)
+            return result[-limit:] if limit <= 0 or len(result) > limit else result
+        first = bisect_left(open_times, since, hi=closed_end)
+        result = candles[first : min(closed_end, first + limit)]
+        if forming is not None and forming.ts >= since and len(result) < limit:
             result.append(forming)
-        return result[-limit:] if since is None else result
+        return result
+
+
+def _fold(candle: Candle, later: Sequence[Candle]) -> Candle:
+    """candle (an aggregate) extended by the later candles of its bucket: equal to aggregating them all at once,
+    since max/min keep the first extreme (a later one replaces it only when strictly beyond) and the volume sum
+    adds left to right."""
+    high, low, volume = candle.high, candle.low, candle.volume
+    for item in later:
+        if item.high > high:
+            high = item.high
+        if item.low < low:
+            low = item.low
+        volume = volume + item.volume
+    return Candle(candle.ts, candle.open, high, low, later[-1].close, volume)
