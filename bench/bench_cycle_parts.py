@@ -20,9 +20,9 @@ from adapters.exchange.paper import PaperExchange
 from adapters.exchange.replay import ReplayFeed
 from analysis.indicators import compute_indicators
 from analysis.snapshot import build_snapshot
+from config.settings import Settings
 from domain.decision import Action, Decision
 from domain.trading import OrderRequest, OrderSide, OrderType
-from quorum.settings import Settings
 from risk import AccountState, DailyLossState, LossStreakState, MarketConditions, PairContext, RiskLimits, RiskManager
 
 

@@ -15,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from adapters.ai.factory import analyst_settings, build_shared_ensemble
+from config.settings import Settings
 from domain.market import MarketType, timeframe_ms
 from domain.money import datetime_to_ms, ms_to_datetime
 from engine.metrics import ClosedTrade as MetricTrade
@@ -23,7 +24,6 @@ from engine.notifier import Notifier, NullNotifier
 from engine.records import ClosedTrade
 from engine.replay import ReplayAccount, ReplaySession
 from engine.store import MemoryEngineStore
-from quorum.settings import Settings
 from risk import RiskLimits
 
 HOUR_MS = 3_600_000

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import typer
 
+from config.settings import get_settings
 from quorum.cli_admin import admin_app
 from quorum.cli_backtest import backtest
 from quorum.cli_data import data_app
 from quorum.cli_demo import demo
 from quorum.log import configure_logging
-from quorum.settings import get_settings
 
 app = typer.Typer(
     help="Quorum: a Telegram-first, multi-user crypto trading bot.",

@@ -6,12 +6,12 @@ import os
 
 import typer
 
+from config.settings import get_settings
 from db.database import Database, DatabaseUnavailable, safe_url
 from db.encryption import DecryptionFailed, InvalidMasterKey, SecretBox, generate_master_key
 from db.migrate import current_revision, head_revision, upgrade
 from db.repositories import rotate_master_key
 from quorum.runtime import secret_box, with_database
-from quorum.settings import get_settings
 
 admin_app = typer.Typer(help="Operator commands: migrations, encryption keys, users.", no_args_is_help=True)
 

@@ -32,9 +32,9 @@ def backtest(
 ) -> None:
     """Backtest the engine (analysts, consensus, risk manager, paper exchange) over historical candles."""
     from adapters.exchange.candle_file import shipped_candle_file
+    from config.settings import get_settings
     from engine.backtest import BacktestError, BacktestOptions, run_backtest
     from quorum.log import configure_logging
-    from quorum.settings import get_settings
 
     options = BacktestOptions(
         data=data or shipped_candle_file(),

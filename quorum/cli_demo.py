@@ -7,10 +7,10 @@ from typing import Annotated
 
 import typer
 
+from config.settings import get_settings
 from quorum.cli_options import parse_day, parse_usdt
 from quorum.demo import DemoError, DemoOptions, run_demo
 from quorum.log import configure_logging
-from quorum.settings import get_settings
 
 
 def demo(

@@ -23,6 +23,7 @@ from adapters.ai.factory import analyst_settings, build_shared_ensemble
 from adapters.ai.shared import SharedEnsemble
 from adapters.exchange.candle_file import shipped_candle_file
 from adapters.exchange.replay import ReplayFeed
+from config.settings import Settings, get_settings
 from db.database import Database, safe_url
 from db.migrate import upgrade
 from db.repositories import DbPaperStateStore
@@ -34,7 +35,6 @@ from engine.notifier import ConsoleNotifier
 from engine.replay import ReplayAccount, ReplaySession, timeframes_for
 from quorum.demo_books import setup_demo
 from quorum.demo_summary import CountingNotifier, DemoStore, DemoSummary
-from quorum.settings import Settings, get_settings
 from risk import RiskLimits
 
 SYMBOL = "BTC/USDT"

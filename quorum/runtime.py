@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
+from config.settings import Settings
 from db.database import Database
 from db.encryption import SecretBox
 from quorum.log import register_secret
-from quorum.settings import Settings
 
 
 def secret_box(settings: Settings) -> SecretBox | None:

@@ -11,7 +11,7 @@ from adapters.ai.offline import offline_analyst
 from adapters.ai.openai_provider import OpenAIChatProvider, ResponseFormat
 from adapters.ai.port import AIProvider, VoteRecorder
 from adapters.ai.shared import SharedEnsemble
-from quorum.settings import Settings
+from config.settings import Settings
 
 LLM_SETTINGS = ("openai_api_key", "anthropic_api_key", "deepseek_api_key", "openai_compatible_base_url")
 LOCAL_SERVER_API_KEY = "not-needed"  # Ollama / vLLM / LM Studio accept any key, but the SDK insists on one

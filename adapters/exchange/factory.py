@@ -7,9 +7,9 @@ import os
 from adapters.exchange.ccxt_client import URL_OVERRIDE_ENV, check_exchange_id
 from adapters.exchange.ccxt_live import CcxtExchange
 from adapters.exchange.retry import RetryPolicy
+from config.settings import Settings, get_settings
 from domain.credentials import ExchangeCredentials
 from domain.market import MarketType
-from quorum.settings import Settings, get_settings
 
 
 def create_live_exchange(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from loguru import logger
 
-from quorum.settings import Settings
+from config.settings import Settings
 
 Sleep = Callable[[float], Awaitable[None]]
 

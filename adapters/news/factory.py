@@ -8,7 +8,7 @@ from adapters.news.cryptopanic import CryptoPanicSource
 from adapters.news.port import NewsSource
 from adapters.news.rss import RssFeedSource
 from adapters.news.service import NewsService
-from quorum.settings import Settings
+from config.settings import Settings
 
 
 def build_news_sources(settings: Settings, client: httpx.AsyncClient) -> list[NewsSource]:

@@ -6,7 +6,7 @@ from adapters.ai.factory import build_ensemble, build_providers, build_shared_en
 from adapters.ai.offline import OfflineAnalyst
 from adapters.ai.openai_provider import OpenAIChatProvider, ResponseFormat
 from adapters.ai.recorder import InMemoryVoteRecorder
-from quorum.settings import Settings
+from config.settings import Settings
 from tests.ai.market_data import history_snapshot
 
 KEYS = {

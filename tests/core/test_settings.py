@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from quorum.settings import Settings
+from config.settings import Settings
 
 
 def test_settings_when_nothing_configured_then_embedded_sqlite_and_paper(

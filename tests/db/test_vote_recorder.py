@@ -8,12 +8,12 @@ from collections.abc import Callable
 from sqlalchemy import func, select
 
 from adapters.ai.factory import build_shared_ensemble
+from config.settings import Settings
 from db.database import Database
 from db.models import AiDecision
 from db.repositories import DecisionRepository, UserRepository
 from db.vote_recorder import DbVoteRecorder, consultation_key
 from domain.trading import PositionSide
-from quorum.settings import Settings
 from tests.ai.market_data import history_snapshot
 
 

@@ -10,6 +10,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
+from config.settings import Settings
 from db.database import Database
 from db.models import (
     AiDecision,
@@ -25,7 +26,6 @@ from db.models import (
 from db.repositories import AccountRepository, PaperLedgerRepository
 from quorum.demo import DemoOptions, run_demo
 from quorum.demo_summary import DemoSummary
-from quorum.settings import Settings
 
 # Three losing shorts in a row (11, 14 and 29 Jan 2018) trip the breaker on 29 Jan 15:00; the analysts signal
 # new shorts on 4 and 5 Feb, inside a one-week cooldown, and again on 6 Feb 04:00, after it.

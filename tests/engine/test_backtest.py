@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from adapters.exchange.candle_file import shipped_candle_file
+from config.settings import Settings
 from engine.backtest import BacktestError, BacktestOptions, run_backtest
-from quorum.settings import Settings
 
 
 @pytest.fixture(scope="module")

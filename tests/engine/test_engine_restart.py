@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from adapters.ai.factory import build_shared_ensemble
 from adapters.exchange.candle_file import shipped_candle_file
+from config.settings import Settings
 from db.database import Database
 from db.models import FillRow, OrderRow, TradeDecision, TradeRow
 from db.repositories import AccountRepository, DbPaperStateStore, PairRepository, UserRepository
@@ -21,7 +22,6 @@ from engine.manager import MultiPairManager
 from engine.notifier import InMemoryNotifier
 from engine.replay import ReplayAccount, ReplaySession
 from engine.store_db import DbEngineStore
-from quorum.settings import Settings
 from risk import RiskLimits
 
 SYMBOL = "BTC/USDT"

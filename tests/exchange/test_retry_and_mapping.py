@@ -14,9 +14,9 @@ from adapters.exchange import errors
 from adapters.exchange.ccxt_client import build_ccxt_client, rewrite_api_urls
 from adapters.exchange.ccxt_errors import to_domain_error
 from adapters.exchange.retry import RetryPolicy, retry_transient
+from config.settings import Settings
 from domain.market import MarketType
 from domain.trading import OrderStatus, OrderType
-from quorum.settings import Settings
 from tests.exchange.conftest import RecordingSleep
 
 

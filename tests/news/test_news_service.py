@@ -9,7 +9,7 @@ from adapters.news.cryptopanic import CryptoPanicSource
 from adapters.news.factory import build_news_service, build_news_sources
 from adapters.news.rss import RssFeedSource
 from adapters.news.service import NewsService
-from quorum.settings import Settings
+from config.settings import Settings
 from tests.news.feed_server import atom_document, hours_ago, rss_document
 
 RSS_ITEMS = [

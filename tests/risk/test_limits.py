@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from quorum.settings import Settings
+from config.settings import Settings
 from risk import USER_WIDE_LIMITS, OverrideScope, RiskConfigError, RiskLimits
 
 

@@ -1,0 +1,1 @@
+"""Configuration: one pydantic-settings object, below every layer that reads it (imports only domain/)."""
