@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 
 from loguru import logger
 
-from engine.clock import Clock, next_close
+from engine.clock import Clock
 from engine.events import EngineEvent, EventKind
 from engine.notifier import Notifier
 from engine.pair_engine import PairConfig, PairEngine
@@ -33,6 +33,7 @@ class Supervision:
     crashes: list[float] = field(default_factory=list)  # monotonic times of recent crashes
     last_error: str | None = None
     status: str = "starting"
+    last_step_ms: int | None = None  # the tick of the last finished step (crashed or not): for health checks
 
     def crashed(self, now: float, error: str) -> int:
         self.crashes = [t for t in self.crashes if now - t < 3600] + [now]
@@ -102,8 +103,10 @@ class MultiPairManager:
         backoff = self._backoff_s
         while watch.status != "error":
             now = self.clock.now_ms()
+            tick = now - now % self.tick_ms
             async with self._steps[key]:
-                crashed = await asyncio.shield(self.guarded_step(engine, now - now % self.tick_ms))
+                crashed = await asyncio.shield(self.guarded_step(engine, tick))
+            watch.last_step_ms = tick
             if crashed:
                 if watch.status == "error":
                     return
@@ -112,7 +115,7 @@ class MultiPairManager:
                 continue
             backoff = self._backoff_s
             await self._beat(engine, watch.status, None)
-            await self.clock.sleep_until(next_close(self.clock.now_ms(), self.tick_ms))
+            await self.clock.sleep_until(tick + self.tick_ms)  # at once if the step overran: no tick is lost
 
     async def guarded_step(self, engine: PairEngine, now: int) -> bool:
         """One step; a crash is logged, told, counted and answered with a restart (True), never raised."""

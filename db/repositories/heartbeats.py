@@ -21,7 +21,10 @@ class HeartbeatRepository:
         cycle_completed: bool = False,
         error: str | None = None,
         at: datetime | None = None,
+        total_cycles: int | None = None,
     ) -> EngineHeartbeat:
+        """total_cycles: the engine's own lifetime count of cycles (it survives restarts); a change marks a
+        completed cycle. Without it, cycle_completed adds one."""
         now = at or utc_now()
         row = await self.get(user_id, symbol)
         if row is None:
@@ -29,7 +32,11 @@ class HeartbeatRepository:
             self.session.add(row)
         row.status = status
         row.updated_at = now
-        if cycle_completed:
+        if total_cycles is not None:
+            if total_cycles != row.cycles:
+                row.cycles = total_cycles
+                row.last_cycle_at = now
+        elif cycle_completed:
             row.cycles = (row.cycles or 0) + 1
             row.last_cycle_at = now
         if error is not None or status != "error":

@@ -65,6 +65,14 @@ class PairRepository:
             )
         )
 
+    async def all_with_status(self, statuses: tuple[str, ...]) -> list[UserPair]:
+        """Every pair of every user in one of these statuses (operator and engine-runtime use only)."""
+        return list(
+            await self.session.scalars(
+                select(UserPair).where(UserPair.status.in_(statuses)).order_by(UserPair.user_id, UserPair.symbol)
+            )
+        )
+
     async def remove(self, user_id: int, symbol: str) -> bool:
         result = await self.session.execute(
             delete(UserPair).where(UserPair.user_id == user_id, UserPair.symbol == symbol)

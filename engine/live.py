@@ -1,0 +1,339 @@
+"""Live wiring: an engine for every runnable pair in the database, on live market data, supervised by the manager.
+
+- Market data: one public client per (exchange, market type), shared by every engine through one MarketHub per
+  market type (perpetual and spot books of one exchange are different markets).
+- Accounts: one client per exchange account, shared by that account's engines and closed when its last engine
+  stops. A paper account is a PaperExchange over the public client, its ledger in paper_ledgers; a live account
+  is a private CCXT client with the account's decrypted keys (never logged).
+- Users: one UserBook per user, shared by the user's engines (the daily-loss breaker is user-wide).
+- State: everything durable is in the database (DbEngineStore), so a restarted process resumes every pair.
+- Configuration: `refresh()` re-reads the pairs and applies a changed budget, leverage, pause or risk override
+  to the running engine, starts engines for new pairs and stops engines for removed ones, without a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from loguru import logger
+
+from adapters.ai.shared import SharedEnsemble
+from adapters.exchange.port import ExchangePort, MarketData
+from config.settings import Settings
+from db.database import Database
+from db.encryption import SecretBox
+from db.models import ExchangeAccount, UserPair
+from db.repositories.accounts import AccountRepository
+from db.repositories.heartbeats import HeartbeatRepository
+from db.repositories.pairs import PairRepository
+from db.repositories.users import UserRepository
+from domain.credentials import ExchangeCredentials
+from domain.market import MarketType, timeframe_ms
+from domain.money import ms_to_datetime
+from engine.clock import Clock, WallClock
+from engine.manager import MultiPairManager, PairKey
+from engine.market_hub import HubConfig, MarketHub, NewsSource
+from engine.notifier import Notifier
+from engine.pair_engine import PairConfig, PairEngine
+from engine.state import UserBook
+from engine.store_db import DbEngineStore
+from risk import RiskLimits, RiskManager
+
+RUNNABLE = ("active", "paused")  # a paused pair still watches its open position (stops, take profits)
+MONITOR_TICK_MS = 60_000
+
+PublicFactory = Callable[[str, MarketType], MarketData]
+AccountFactory = Callable[[ExchangeAccount, ExchangeCredentials | None, MarketData], Awaitable[ExchangePort]]
+
+
+class PairNotRunnable(LookupError):
+    """The pair is missing, in error or stopped, or its account is gone: no engine can run it."""
+
+
+@dataclass(slots=True)
+class _Account:
+    client: ExchangePort
+    engines: set[PairKey] = field(default_factory=set)
+
+
+def pair_config(pair: UserPair, cycle_ms: int) -> PairConfig:
+    return PairConfig(pair.budget, pair.leverage, cycle_ms, paused=pair.status != "active")
+
+
+def user_risk_overrides(settings_json: dict[str, Any] | None) -> dict[str, Any]:
+    """The user's own risk overrides, stored in users.settings under "risk"."""
+    risk = (settings_json or {}).get("risk")
+    return dict(risk) if isinstance(risk, dict) else {}
+
+
+class LiveRuntime:
+    def __init__(
+        self,
+        database: Database,
+        settings: Settings,
+        notifier: Notifier,
+        ensemble: SharedEnsemble,
+        *,
+        box: SecretBox | None = None,
+        clock: Clock | None = None,
+        public_factory: PublicFactory | None = None,
+        account_factory: AccountFactory | None = None,
+        news: NewsSource | None = None,
+        tick_ms: int = MONITOR_TICK_MS,
+        cycle_ms: int | None = None,
+    ) -> None:
+        self.database, self.settings, self.notifier, self.ensemble = database, settings, notifier, ensemble
+        self.box = box
+        self.clock = clock or WallClock()
+        self.store = DbEngineStore(database)
+        self.cycle_ms = cycle_ms or settings.cycle_interval_minutes * 60_000
+        if self.cycle_ms % tick_ms:
+            raise ValueError("the cycle interval must be a whole number of monitor ticks")
+        self.manager = MultiPairManager(clock=self.clock, notifier=notifier, tick_ms=tick_ms, heartbeat=self._beat)
+        self.limits = RiskLimits.from_settings(settings)
+        self._public_factory = public_factory or _ccxt_public(settings)
+        self._account_factory = account_factory or _default_account(settings, database, self.clock)
+        self._news = news
+        self._public: dict[tuple[str, MarketType], MarketData] = {}
+        self._hubs: dict[MarketType, MarketHub] = {}
+        self._accounts: dict[int, _Account] = {}
+        self._books: dict[int, UserBook] = {}
+        self._lock = asyncio.Lock()  # membership changes (start, refresh, add, remove) one at a time
+        self._refresher: asyncio.Task[None] | None = None
+
+    # --- lifecycle -----------------------------------------------------------------------------------------
+
+    async def start(self, refresh_every_s: float | None = None) -> list[PairKey]:
+        """Engines for every runnable pair, each resumed from its stored state; a pair that cannot start is
+        logged and put in error with the reason, and the others start anyway."""
+        started = await self.refresh()
+        if refresh_every_s:
+            self._refresher = asyncio.create_task(self._refresh_forever(refresh_every_s), name="config refresh")
+        return started
+
+    async def stop(self, timeout_s: float = 30.0) -> None:
+        """Stop every engine (each finishes the step it is in), then close every client."""
+        if self._refresher is not None:
+            self._refresher.cancel()
+            await asyncio.gather(self._refresher, return_exceptions=True)
+        await self.manager.shutdown(timeout_s)
+        async with self._lock:
+            for key in list(self.manager.engines):
+                await self._forget(key)
+            for client in self._public.values():
+                await _close(client)
+            self._public.clear()
+
+    async def _refresh_forever(self, every_s: float) -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            try:
+                await self.refresh()
+            except Exception:  # noqa: BLE001 - a failed pickup is retried at the next one
+                logger.exception("could not pick up the pair configuration")
+
+    # --- membership ----------------------------------------------------------------------------------------
+
+    async def refresh(self) -> list[PairKey]:
+        """Apply the database's pairs to the running engines; returns the pairs started now."""
+        async with self._lock:
+            async with self.database.transaction() as session:
+                rows = await PairRepository(session).all_with_status(RUNNABLE)
+                users = {u.id: u for u in await UserRepository(session).list_all()}
+            wanted = {(row.user_id, row.symbol): row for row in rows}
+            for key in [key for key in self.manager.engines if key not in wanted]:
+                await self._stop_engine(key)
+            started = []
+            for key, row in wanted.items():
+                engine = self.manager.engines.get(key)
+                user = users.get(row.user_id)
+                if engine is None:
+                    if await self._start_engine(row):
+                        started.append(key)
+                    continue
+                engine.config = pair_config(row, self.cycle_ms)
+                limits = self.limits.resolve(user_risk_overrides(user.settings if user else None), row.risk_overrides)
+                if limits != engine.risk.limits:  # the breakers' states live in the engine, not in the manager
+                    engine.risk = RiskManager(limits)
+            self.manager.start(started)
+            return started
+
+    async def add_pair(self, user_id: int, symbol: str) -> PairEngine:
+        """Start the engine of a pair the service has just written (the service's EngineControl calls this)."""
+        async with self._lock:
+            key = (user_id, symbol)
+            if key not in self.manager.engines:
+                async with self.database.transaction() as session:
+                    row = await PairRepository(session).get(user_id, symbol)
+                if row is None or row.status not in RUNNABLE:
+                    raise PairNotRunnable(f"{symbol} is not an active pair of this user")
+                self.manager.add(await self.build_engine(row))
+            self.manager.start([key])
+            return self.manager.engines[key]
+
+    async def remove_pair(self, user_id: int, symbol: str) -> None:
+        async with self._lock:
+            await self._stop_engine((user_id, symbol))
+
+    async def _start_engine(self, row: UserPair) -> bool:
+        try:
+            self.manager.add(await self.build_engine(row))
+            return True
+        except Exception as exc:  # noqa: BLE001 - one pair that cannot start never stops the others
+            reason = f"could not start: {type(exc).__name__}: {exc}"
+            logger.bind(user=row.user_id, symbol=row.symbol).warning(reason)
+            await self._release(row.account_id, (row.user_id, row.symbol))
+            await self.store.set_pair_status(row.user_id, row.symbol, "error", reason)
+            return False
+
+    async def _stop_engine(self, key: PairKey) -> None:
+        await self.manager.remove(*key)
+        await self._forget(key)
+
+    async def _forget(self, key: PairKey) -> None:
+        self.manager.engines.pop(key, None)
+        for account_id, account in list(self._accounts.items()):
+            if key in account.engines:
+                await self._release(account_id, key)
+        if not any(uid == key[0] for uid, _ in self.manager.engines):
+            self._books.pop(key[0], None)
+
+    # --- building ------------------------------------------------------------------------------------------
+
+    async def build_engine(self, row: UserPair) -> PairEngine:
+        """A PairEngine for one stored pair: its account's client, the shared hub, the user's book and limits."""
+        key = (row.user_id, row.symbol)
+        async with self.database.transaction() as session:
+            account = await AccountRepository(session, self.box).get(row.user_id, row.account_id or 0)
+            if account is None:
+                account = await AccountRepository(session, self.box).active(row.user_id)
+            if account is None or not account.is_active:
+                raise PairNotRunnable(f"{row.symbol} has no active exchange account; /connect one")
+            credentials = None
+            if not account.is_paper:
+                credentials = await AccountRepository(session, self.box).credentials(row.user_id, account.id)
+            user = await UserRepository(session).get(row.user_id)
+        market_type = MarketType(account.market_type)
+        exchange_id = (
+            self.settings.default_exchange if account.is_paper and account.exchange == "paper" else account.exchange
+        )
+        public = self._public_client(exchange_id, market_type)
+        client = await self._account_client(account, credentials, public, key)
+        market = await client.market(row.symbol)
+        limits = self.limits.resolve(user_risk_overrides(user.settings if user else None), row.risk_overrides)
+        book = self._books.get(row.user_id) or await self.store.load_user(row.user_id)
+        if book is None:
+            balance = (await client.fetch_balance()).total(market.quote)
+            book = UserBook(row.user_id, equity=balance, balance=balance, peak_equity=balance, day_start_equity=balance)
+        self._books[row.user_id] = book
+        return PairEngine(
+            user_id=row.user_id,
+            symbol=row.symbol,
+            exchange=client,
+            market=market,
+            hub=self._hub(exchange_id, market_type, public),
+            store=self.store,
+            notifier=self.notifier,
+            risk=RiskManager(limits),
+            book=book,
+            config=pair_config(row, self.cycle_ms),
+            record_equity=True,
+        )
+
+    def _public_client(self, exchange_id: str, market_type: MarketType) -> MarketData:
+        key = (exchange_id, market_type)
+        if key not in self._public:
+            self._public[key] = self._public_factory(exchange_id, market_type)
+        return self._public[key]
+
+    def _hub(self, exchange_id: str, market_type: MarketType, public: MarketData) -> MarketHub:
+        hub = self._hubs.get(market_type)
+        if hub is None:
+            timeframes = tuple(dict.fromkeys(self.settings.timeframes))
+            base = min(timeframes, key=timeframe_ms)
+            hub = self._hubs[market_type] = MarketHub(
+                {}, self.ensemble, config=HubConfig(timeframes, base), news=self._news
+            )
+        hub.feeds.setdefault(exchange_id, public)
+        return hub
+
+    async def _account_client(
+        self, account: ExchangeAccount, credentials: ExchangeCredentials | None, public: MarketData, key: PairKey
+    ) -> ExchangePort:
+        held = self._accounts.get(account.id)
+        if held is None:
+            held = self._accounts[account.id] = _Account(await self._account_factory(account, credentials, public))
+        held.engines.add(key)
+        return held.client
+
+    async def _release(self, account_id: int | None, key: PairKey) -> None:
+        """The engine no longer uses its account's client; the last one out closes it."""
+        for held_id, held in list(self._accounts.items()):
+            if (account_id is None or held_id == account_id) and key in held.engines:
+                held.engines.discard(key)
+                if not held.engines:
+                    del self._accounts[held_id]
+                    await _close(held.client)
+
+    @property
+    def open_accounts(self) -> int:
+        return len(self._accounts)
+
+    # --- heartbeats ----------------------------------------------------------------------------------------
+
+    async def _beat(self, user_id: int, symbol: str, status: str, cycles: int, error: str | None) -> None:
+        async with self.database.transaction() as session:
+            await HeartbeatRepository(session).beat(
+                user_id, symbol, status, error=error, at=ms_to_datetime(self.clock.now_ms()), total_cycles=cycles
+            )
+
+
+async def _close(client: object) -> None:
+    close = getattr(client, "close", None)
+    if close is None:
+        return
+    try:
+        await close()
+    except Exception:  # noqa: BLE001 - closing is best effort
+        logger.exception("could not close an exchange client")
+
+
+def _ccxt_public(settings: Settings) -> PublicFactory:
+    def make(exchange_id: str, market_type: MarketType) -> MarketData:
+        from adapters.exchange.factory import create_market_data
+
+        return create_market_data(exchange_id, market_type=market_type, settings=settings)
+
+    return make
+
+
+def _default_account(settings: Settings, database: Database, clock: Clock) -> AccountFactory:
+    async def make(
+        account: ExchangeAccount, credentials: ExchangeCredentials | None, public: MarketData
+    ) -> ExchangePort:
+        if account.is_paper:
+            from adapters.exchange.paper import PaperConfig, PaperExchange
+            from db.repositories.paper import DbPaperStateStore
+
+            if account.paper_start_balance is None:
+                raise PairNotRunnable("the paper account has no starting balance; /connect paper again")
+            return await PaperExchange.open(
+                public,
+                DbPaperStateStore(database, account.user_id, account.id),
+                starting_balances={"USDT": account.paper_start_balance},
+                config=PaperConfig(taker_fee=settings.paper_taker_fee, maker_fee=settings.paper_maker_fee),
+                clock=clock.now_ms,
+            )
+        from adapters.exchange.factory import create_live_exchange
+
+        if credentials is None:
+            raise PairNotRunnable("the live account has no stored keys; /connect it again")
+        return create_live_exchange(
+            account.exchange, credentials, market_type=MarketType(account.market_type), testnet=account.testnet,
+            settings=settings,
+        )  # fmt: skip
+
+    return make
