@@ -84,6 +84,7 @@ class LiveRuntime:
         news: NewsSource | None = None,
         tick_ms: int = MONITOR_TICK_MS,
         cycle_ms: int | None = None,
+        backoff_s: float = 1.0,
     ) -> None:
         self.database, self.settings, self.notifier, self.ensemble = database, settings, notifier, ensemble
         self.box = box
@@ -92,7 +93,9 @@ class LiveRuntime:
         self.cycle_ms = cycle_ms or settings.cycle_interval_minutes * 60_000
         if self.cycle_ms % tick_ms:
             raise ValueError("the cycle interval must be a whole number of monitor ticks")
-        self.manager = MultiPairManager(clock=self.clock, notifier=notifier, tick_ms=tick_ms, heartbeat=self._beat)
+        self.manager = MultiPairManager(
+            clock=self.clock, notifier=notifier, tick_ms=tick_ms, heartbeat=self._beat, backoff_s=backoff_s
+        )
         self.limits = RiskLimits.from_settings(settings)
         self._public_factory = public_factory or _ccxt_public(settings)
         self._account_factory = account_factory or _default_account(settings, database, self.clock)

@@ -53,6 +53,7 @@ class MultiPairManager:
         tick_ms: int = 60_000,
         heartbeat: Heartbeat | None = None,
         on_paused: Callable[[int, str, str], Awaitable[None]] | None = None,
+        backoff_s: float = BACKOFF_START_S,
     ) -> None:
         self.clock = clock
         self.notifier = notifier
@@ -62,7 +63,7 @@ class MultiPairManager:
         self.supervision: dict[PairKey, Supervision] = {}
         self._heartbeat = heartbeat
         self._on_paused = on_paused
-        self._backoff_s = BACKOFF_START_S
+        self._backoff_s = backoff_s  # the first restart's delay; it doubles per crash up to BACKOFF_MAX_S
         self._steps: dict[PairKey, asyncio.Lock] = {}
 
     # --- membership ----------------------------------------------------------------------------------------
@@ -82,6 +83,12 @@ class MultiPairManager:
 
     def engines_of(self, user_id: int) -> list[PairEngine]:
         return [engine for (uid, _), engine in self.engines.items() if uid == user_id]
+
+    async def between_steps[T](self, user_id: int, symbol: str, work: Callable[[PairEngine], Awaitable[T]]) -> T:
+        """Run `work` on the pair's engine under its step lock, so never in the middle of one of its steps."""
+        key = (user_id, symbol)
+        async with self._steps[key]:
+            return await work(self.engines[key])
 
     async def remove(self, user_id: int, symbol: str, timeout_s: float = 30.0) -> None:
         key = (user_id, symbol)
@@ -143,11 +150,14 @@ class MultiPairManager:
     async def _give_up(self, engine: PairEngine, error: str, count: int) -> None:
         reason = f"{count} crashes within an hour; last: {error}"
         engine.config = replace(engine.config, paused=True)
-        self.supervision[(engine.user_id, engine.symbol)].status = "error"
-        await engine.store.set_pair_status(engine.user_id, engine.symbol, "error", reason)
-        if self._on_paused is not None:
-            await self._on_paused(engine.user_id, engine.symbol, reason)
+        try:
+            await engine.store.set_pair_status(engine.user_id, engine.symbol, "error", reason)
+            if self._on_paused is not None:
+                await self._on_paused(engine.user_id, engine.symbol, reason)
+        except Exception:  # noqa: BLE001 - the pair stops in this process all the same
+            logger.bind(user=engine.user_id, symbol=engine.symbol).exception("could not store the error status")
         await self._tell(engine, f"{engine.symbol} paused after {reason}. /resume {engine.symbol} when it is fixed.")
+        self.supervision[(engine.user_id, engine.symbol)].status = "error"  # last: observers see it all done
 
     async def _tell(self, engine: PairEngine, message: str) -> None:
         event = EngineEvent(EventKind.ENGINE_ERROR, engine.user_id, engine.symbol, _now(self.clock), message)

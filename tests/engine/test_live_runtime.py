@@ -4,120 +4,20 @@ account's client (closed with the last engine), heartbeats are written, and a ch
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from decimal import Decimal
 
-import pytest
 from sqlalchemy import func, select
 
 from adapters.ai.factory import build_shared_ensemble
-from adapters.exchange.ccxt_live import CcxtExchange
-from adapters.exchange.port import ExchangePort, MarketData
-from config.settings import Settings
-from db.database import Database, create_engine
+from db.database import Database
 from db.encryption import SecretBox, generate_master_key
-from db.migrate import upgrade
-from db.models import EngineHeartbeat, ExchangeAccount, TradeDecision, UserPair
+from db.models import EngineHeartbeat, TradeDecision, UserPair
 from db.repositories import AccountRepository, PairRepository, UserRepository
-from domain.credentials import ExchangeCredentials
-from domain.market import MarketType
 from engine.live import LiveRuntime
 from engine.notifier import InMemoryNotifier
+from tests.engine.live_support import MINUTE, SETTINGS, START, Clients, SteppedClock, all_beaten, tick
 from tests.exchange.binance_emulator import BinanceEmulator
-from tests.exchange.conftest import CLIENT_TIMEOUT_MS, FAST_RETRIES, TEST_CREDENTIALS, RecordingSleep, eventually
-
-MINUTE = 60_000
-START = 1_704_067_200_000 + 10 * 86_400_000  # 2024-01-11, inside the emulator's history
-SETTINGS = Settings(
-    _env_file=None, timeframes=["1m", "5m"], openai_api_key=None, anthropic_api_key=None, deepseek_api_key=None
-)
-
-
-class SteppedClock:
-    """Time moves only when the test says so; engines asleep until a later tick wake when it comes. The
-    emulator's candles end at the clock's now, as a real exchange's do."""
-
-    def __init__(self, now_ms: int, emulator: BinanceEmulator) -> None:
-        self.now = now_ms
-        self.emulator = emulator
-        emulator.market.history_end_ms = now_ms
-        self._moved = asyncio.Condition()
-
-    def now_ms(self) -> int:
-        return self.now
-
-    async def sleep_until(self, ms: int) -> None:
-        async with self._moved:
-            await self._moved.wait_for(lambda: self.now >= ms)
-
-    async def advance_to(self, ms: int) -> None:
-        async with self._moved:
-            self.now = ms
-            self.emulator.market.history_end_ms = ms
-            self._moved.notify_all()
-
-
-class Clients:
-    """The runtime's client factories, pointed at the emulator; counts what is opened and closed."""
-
-    def __init__(self, emulator: BinanceEmulator) -> None:
-        self.emulator = emulator
-        self.opened: list[CcxtExchange] = []
-        self.credentials: list[ExchangeCredentials | None] = []
-
-    def _client(self, market_type: MarketType, credentials: ExchangeCredentials | None) -> CcxtExchange:
-        client = CcxtExchange(
-            "binance", credentials, market_type=market_type, retry_policy=FAST_RETRIES, timeout_ms=CLIENT_TIMEOUT_MS,
-            url_override=self.emulator.base_url, enable_rate_limit=False, close_delay_ms=0, sleep=RecordingSleep(),
-        )  # fmt: skip
-        self.opened.append(client)
-        return client
-
-    def public(self, exchange_id: str, market_type: MarketType) -> MarketData:
-        assert exchange_id == "binance"
-        return self._client(market_type, None)
-
-    async def account(
-        self, account: ExchangeAccount, credentials: ExchangeCredentials | None, public: MarketData
-    ) -> ExchangePort:
-        self.credentials.append(credentials)
-        if account.is_paper:
-            from adapters.exchange.paper import PaperExchange
-            from db.repositories.paper import DbPaperStateStore
-
-            assert account.paper_start_balance is not None
-            return await PaperExchange.open(
-                public, DbPaperStateStore(self.database, account.user_id, account.id),
-                starting_balances={"USDT": account.paper_start_balance}, clock=self.clock.now_ms,
-            )  # fmt: skip
-        return self._client(MarketType(account.market_type), credentials)
-
-    database: Database
-    clock: SteppedClock
-
-
-@pytest.fixture
-async def fresh_database(fresh_db_url: str) -> AsyncIterator[Database]:
-    engine = create_engine(fresh_db_url)
-    try:
-        await upgrade(engine)
-    finally:
-        await engine.dispose()
-    database = Database(fresh_db_url)
-    yield database
-    await database.dispose()
-
-
-@pytest.fixture
-async def emulator() -> AsyncIterator[BinanceEmulator]:
-    from tests.exchange.binance_emulator import ApiKey
-    from tests.exchange.conftest import TEST_KEY, TEST_SECRET
-
-    emu = BinanceEmulator(keys={TEST_KEY: ApiKey(TEST_KEY, TEST_SECRET)})
-    await emu.start()
-    yield emu
-    await emu.stop()
+from tests.exchange.conftest import TEST_CREDENTIALS, eventually
 
 
 async def _seed(database: Database, box: SecretBox) -> dict[str, int]:
@@ -181,9 +81,9 @@ async def test_start_when_pairs_are_stored_then_runnable_pairs_trade_and_a_broke
         assert runtime.open_accounts == 3
         assert clients.credentials.count(TEST_CREDENTIALS) == 1  # dave's keys, decrypted for his client only
 
-        await eventually(lambda: _all_beaten(runtime, START), timeout=20)
+        await eventually(lambda: all_beaten(runtime, START), timeout=20)
         for minute in range(1, 11):  # ten monitor ticks; cycles at 0, 5 and 10 minutes
-            await _tick(runtime, clock, START + minute * MINUTE)
+            await tick(runtime, clock, START + minute * MINUTE)
 
         async def decisions(user: int, symbol: str) -> int:
             return await _count(fresh_database, TradeDecision, user_id=user, symbol=symbol)
@@ -211,20 +111,10 @@ async def test_start_when_pairs_are_stored_then_runnable_pairs_trade_and_a_broke
         assert engines[(alice, "ETH/USDT")].config.budget == Decimal("1234.5")
         assert (bob, "BTC/USDT") not in runtime.manager.engines
         assert runtime.open_accounts == 2  # bob's last engine stopped: his account's client is closed
-        await _tick(runtime, clock, START + 15 * MINUTE)
+        await tick(runtime, clock, START + 15 * MINUTE)
         assert await decisions(alice, "ETH/USDT") == 1
     finally:
         await runtime.stop(timeout_s=10)
         await ensemble.close()
     assert runtime.open_accounts == 0 and not runtime.manager.tasks
     assert await _count(fresh_database, UserPair, user_id=ids["bob"]) == 1  # only the DOGE pair, in error
-
-
-async def _tick(runtime: LiveRuntime, clock: SteppedClock, now_ms: int) -> None:
-    await clock.advance_to(now_ms)
-    await eventually(lambda: _all_beaten(runtime, now_ms), timeout=20)
-
-
-def _all_beaten(runtime: LiveRuntime, now_ms: int) -> bool:
-    """Every engine has finished its step at now_ms (its task sleeps toward the next tick)."""
-    return all(watch.last_step_ms == now_ms for watch in runtime.manager.supervision.values())
