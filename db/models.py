@@ -398,3 +398,21 @@ class EquitySnapshot(Base):
     equity: Mapped[Decimal] = mapped_column(Money, nullable=False)
     balance: Mapped[Decimal] = mapped_column(Money, nullable=False)
     unrealized_pnl: Mapped[Decimal] = mapped_column(Money, default=Decimal(0), nullable=False)
+
+
+class AlertOutbox(Base):
+    """An alert on its way to its owner: written when the engine emits it, deleted from the queue (sent_at set)
+    only once Telegram accepted it, so an unreachable Telegram delays alerts and loses none."""
+
+    __tablename__ = "alert_outbox"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = _user_fk()
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    text: Mapped[str] = mapped_column(Text, nullable=False)  # the rendered message (HTML, user strings escaped)
+    created_at: Mapped[datetime] = _created()
+    attempts: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True, nullable=False)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    dropped: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)  # Telegram refused it for good
+    last_error: Mapped[str | None] = mapped_column(Text)
