@@ -47,3 +47,26 @@ def next_close(now_ms: int, period_ms: int) -> int:
 def last_close(now_ms: int, period_ms: int) -> int:
     """The latest candle close at or before now_ms."""
     return now_ms // period_ms * period_ms
+
+
+class ScaledClock:
+    """Simulated time running `speed` times faster than the wall clock from `start_ms` (`quorum run --replay`):
+    the replay feed's clock follows, so candles appear as their close times pass."""
+
+    def __init__(self, simulated, start_ms: int, speed: float, wall=time.monotonic) -> None:
+        if not speed > 0:
+            raise ValueError("the speed must be a positive number")
+        self.simulated, self.start_ms, self.speed, self._wall = simulated, int(start_ms), float(speed), wall
+        self._wall0 = wall()
+        if start_ms > simulated.now_ms():
+            simulated.advance_to(start_ms)
+
+    def now_ms(self) -> int:
+        now = self.start_ms + int((self._wall() - self._wall0) * 1000 * self.speed)
+        if now > self.simulated.now_ms():
+            self.simulated.advance_to(now)
+        return int(self.simulated.now_ms())
+
+    async def sleep_until(self, ms: int) -> None:
+        while (delay := ms - self.now_ms()) > 0:
+            await asyncio.sleep(delay / 1000 / self.speed)
