@@ -1,15 +1,18 @@
-"""The `quorum` command line: one console script, one sub-command per job."""
+"""The `quorum` command line: one console script, one sub-command per job.
+
+Start-up stays light: this module and the sub-command modules import typer and the domain only; settings,
+logging, the database, the SDKs and the engine are imported inside the commands that use them
+(tests/core/test_startup.py counts the modules `quorum --help` imports).
+"""
 
 from __future__ import annotations
 
 import typer
 
-from config.settings import get_settings
 from quorum.cli_admin import admin_app
 from quorum.cli_backtest import backtest
 from quorum.cli_data import data_app
 from quorum.cli_demo import demo
-from quorum.log import configure_logging
 
 app = typer.Typer(
     help="Quorum: a Telegram-first, multi-user crypto trading bot.",
@@ -25,6 +28,9 @@ app.add_typer(data_app, name="data", help="Historical market data.")
 
 @app.callback()
 def _setup() -> None:
+    from config.settings import get_settings
+    from quorum.log import configure_logging
+
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
 

@@ -1,17 +1,15 @@
-"""`quorum admin ...`: operator commands."""
+"""`quorum admin ...`: operator commands. The database layer is imported inside each command, so `--help` and
+`generate-key` stay light."""
 
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import typer
 
-from config.settings import get_settings
-from db.database import Database, DatabaseUnavailable, safe_url
-from db.encryption import DecryptionFailed, InvalidMasterKey, SecretBox, generate_master_key
-from db.migrate import current_revision, head_revision, upgrade
-from db.repositories import rotate_master_key
-from quorum.runtime import secret_box, with_database
+if TYPE_CHECKING:
+    from db.database import Database
 
 admin_app = typer.Typer(help="Operator commands: migrations, encryption keys, users.", no_args_is_help=True)
 
@@ -24,6 +22,11 @@ def _fail(message: str) -> None:
 @admin_app.command()
 def migrate() -> None:
     """Bring the database (DATABASE_URL) to the newest schema; safe to run any number of times."""
+    from config.settings import get_settings
+    from db.database import DatabaseUnavailable, safe_url
+    from db.migrate import current_revision, head_revision, upgrade
+    from quorum.runtime import with_database
+
     settings = get_settings()
 
     async def _migrate(database: Database) -> tuple[str | None, str | None]:
@@ -45,6 +48,8 @@ def migrate() -> None:
 @admin_app.command("generate-key")
 def generate_key() -> None:
     """Print a new random master key (base64 of 32 bytes) for QUORUM_MASTER_KEY."""
+    from db.encryption import generate_master_key
+
     typer.echo(generate_master_key())
 
 
@@ -57,6 +62,12 @@ def rotate_key(
     ),
 ) -> None:
     """Re-encrypt every stored exchange credential under a new master key, in one transaction."""
+    from config.settings import get_settings
+    from db.database import DatabaseUnavailable
+    from db.encryption import DecryptionFailed, InvalidMasterKey, SecretBox
+    from db.repositories import rotate_master_key
+    from quorum.runtime import secret_box, with_database
+
     settings = get_settings()
     try:
         old = secret_box(settings)

@@ -1,4 +1,4 @@
-"""`quorum data ...`: historical market data commands."""
+"""`quorum data ...`: historical market data commands. CCXT is imported when a download builds its client."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from typing import Annotated
 import typer
 
 from adapters.exchange.candle_file import format_timestamp
-from adapters.exchange.ccxt_client import URL_OVERRIDE_ENV
 from adapters.exchange.download import CandleDownloadError, download_candles
 from adapters.exchange.errors import ExchangeError
 from adapters.exchange.factory import create_live_exchange
@@ -46,9 +45,9 @@ def download(
         str | None, typer.Option("--until", help="Day to stop before, YYYY-MM-DD (UTC); default now.")
     ] = None,
     market: Annotated[str, typer.Option("--market", help="spot or perpetual.")] = "spot",
+    # when not given, create_live_exchange reads QUORUM_EXCHANGE_URL_OVERRIDE (ccxt_client.URL_OVERRIDE_ENV)
     url_override: Annotated[
-        str | None,
-        typer.Option("--url-override", envvar=URL_OVERRIDE_ENV, hidden=True, help="Send API calls to this base URL."),
+        str | None, typer.Option("--url-override", hidden=True, help="Send API calls to this base URL.")
     ] = None,
 ) -> None:
     """Download candles via CCXT (no API key needed); re-running resumes after the file's last candle."""

@@ -1,4 +1,7 @@
-"""`quorum demo`: the offline end-to-end run (mounted in quorum/cli.py as `app.command("demo")(demo)`)."""
+"""`quorum demo`: the offline end-to-end run (mounted in quorum/cli.py as `app.command("demo")(demo)`).
+
+Heavy imports (the demo, hence the engine, the analysts and the database) happen inside the command.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +10,7 @@ from typing import Annotated
 
 import typer
 
-from config.settings import get_settings
 from quorum.cli_options import parse_day, parse_usdt
-from quorum.demo import DemoError, DemoOptions, run_demo
-from quorum.log import configure_logging
 
 
 def demo(
@@ -41,6 +41,10 @@ def demo(
 ) -> None:
     """Offline end-to-end demo: replay real BTC/USD hourly candles (2017-07-01..2019-10-17) and trade them on paper
     with the analysts, the risk manager and the circuit breaker; no keys, no internet."""
+    from config.settings import get_settings
+    from quorum.demo import DemoError, DemoOptions, run_demo
+    from quorum.log import configure_logging
+
     options = DemoOptions(
         start=parse_day(start, "--start"),
         days=days,

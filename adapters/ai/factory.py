@@ -1,17 +1,21 @@
 """Build the ensemble from Settings: LLM analysts whose key is configured, plus the offline analysts.
 
 With no key at all the ensemble is exactly the offline analysts, so the product works out of the box.
+A provider's module, and so its SDK (openai, anthropic: about a second each to import), is imported only when
+that provider is configured.
 """
 
 from __future__ import annotations
 
-from adapters.ai.anthropic_provider import AnthropicProvider
+from typing import TYPE_CHECKING
+
 from adapters.ai.ensemble import Ensemble, EnsembleConfig
 from adapters.ai.offline import offline_analyst
-from adapters.ai.openai_provider import OpenAIChatProvider, ResponseFormat
 from adapters.ai.port import AIProvider, VoteRecorder
 from adapters.ai.shared import SharedEnsemble
-from config.settings import Settings
+
+if TYPE_CHECKING:
+    from config.settings import Settings
 
 LLM_SETTINGS = ("openai_api_key", "anthropic_api_key", "deepseek_api_key", "openai_compatible_base_url")
 LOCAL_SERVER_API_KEY = "not-needed"  # Ollama / vLLM / LM Studio accept any key, but the SDK insists on one
@@ -21,6 +25,8 @@ def build_providers(settings: Settings) -> list[AIProvider]:
     timeout = settings.ai_provider_timeout_s
     providers: list[AIProvider] = []
     if settings.openai_api_key is not None:
+        from adapters.ai.openai_provider import OpenAIChatProvider
+
         providers.append(
             OpenAIChatProvider(
                 name="openai",
@@ -31,6 +37,8 @@ def build_providers(settings: Settings) -> list[AIProvider]:
             )
         )
     if settings.anthropic_api_key is not None:
+        from adapters.ai.anthropic_provider import AnthropicProvider
+
         providers.append(
             AnthropicProvider(
                 model=settings.anthropic_model,
@@ -40,6 +48,8 @@ def build_providers(settings: Settings) -> list[AIProvider]:
             )
         )
     if settings.deepseek_api_key is not None:
+        from adapters.ai.openai_provider import OpenAIChatProvider, ResponseFormat
+
         providers.append(
             OpenAIChatProvider(
                 name="deepseek",
@@ -51,6 +61,8 @@ def build_providers(settings: Settings) -> list[AIProvider]:
             )
         )
     if settings.openai_compatible_base_url:
+        from adapters.ai.openai_provider import OpenAIChatProvider
+
         key = settings.openai_compatible_api_key
         providers.append(
             OpenAIChatProvider(

@@ -1,15 +1,20 @@
-"""Build the live exchange client the rest of the app uses, with retry and timeout settings from Settings."""
+"""Build the live exchange client the rest of the app uses, with retry and timeout settings from Settings.
+
+CCXT (about a second to import) and the settings are imported when a client is built, so importing this module
+stays cheap for the command line.
+"""
 
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
-from adapters.exchange.ccxt_client import URL_OVERRIDE_ENV, check_exchange_id
-from adapters.exchange.ccxt_live import CcxtExchange
-from adapters.exchange.retry import RetryPolicy
-from config.settings import Settings, get_settings
-from domain.credentials import ExchangeCredentials
 from domain.market import MarketType
+
+if TYPE_CHECKING:
+    from adapters.exchange.ccxt_live import CcxtExchange
+    from config.settings import Settings
+    from domain.credentials import ExchangeCredentials
 
 
 def create_live_exchange(
@@ -26,6 +31,11 @@ def create_live_exchange(
     url_override (or the QUORUM_EXCHANGE_URL_OVERRIDE environment variable) sends every API call to another
     base URL, e.g. a local emulator or a proxy. The caller owns the client and must `await client.close()`.
     """
+    from adapters.exchange.ccxt_client import URL_OVERRIDE_ENV, check_exchange_id
+    from adapters.exchange.ccxt_live import CcxtExchange
+    from adapters.exchange.retry import RetryPolicy
+    from config.settings import get_settings
+
     settings = settings or get_settings()
     return CcxtExchange(
         check_exchange_id(exchange_id),
