@@ -3,12 +3,11 @@ kinds a user receives, and splitting a long message at line breaks into parts Te
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from html import escape
-from typing import Any
 
 from engine.events import EngineEvent, EventKind
 from engine.formatting import when
+from engine.service_prefs import wants_alert
 
 TELEGRAM_LIMIT = 4096  # characters of a message, counted in UTF-16 code units
 
@@ -25,7 +24,7 @@ TITLES: dict[EventKind, str] = {
     EventKind.ENGINE_ERROR: "⚠️ Problem",
     EventKind.DAILY_SUMMARY: "📊 Daily summary",
 }
-ALWAYS_SENT = frozenset({EventKind.LIQUIDATED, EventKind.ORDER_UNKNOWN, EventKind.BREAKER_TRIPPED})
+wants = wants_alert  # users.settings["alerts"]: engine/service_prefs.py owns the format
 
 
 def render(event: EngineEvent) -> str:
@@ -40,17 +39,6 @@ def render(event: EngineEvent) -> str:
         else:
             lines.append("Use /resume when you have looked into it.")
     return "\n".join(lines)
-
-
-def wants(user_settings: Mapping[str, Any] | None, kind: EventKind) -> bool:
-    """users.settings["alerts"] maps an event kind to on/off; a kind not set is on. Liquidations, unknown order
-    states and breaker trips are always sent: they need the user."""
-    if kind in ALWAYS_SENT:
-        return True
-    alerts = (user_settings or {}).get("alerts")
-    if not isinstance(alerts, Mapping):
-        return True
-    return alerts.get(kind.value, True) is not False
 
 
 def utf16_length(text: str) -> int:

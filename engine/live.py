@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from loguru import logger
 
@@ -34,10 +33,12 @@ from domain.credentials import ExchangeCredentials
 from domain.market import MarketType, timeframe_ms
 from domain.money import ms_to_datetime
 from engine.clock import Clock, WallClock
+from engine.control import ManagerControl
 from engine.manager import MultiPairManager, PairKey
 from engine.market_hub import HubConfig, MarketHub, NewsSource
 from engine.notifier import Notifier
 from engine.pair_engine import PairConfig, PairEngine
+from engine.service_prefs import pair_limits
 from engine.state import UserBook
 from engine.store_db import DbEngineStore
 from risk import RiskLimits, RiskManager
@@ -61,12 +62,6 @@ class _Account:
 
 def pair_config(pair: UserPair, cycle_ms: int) -> PairConfig:
     return PairConfig(pair.budget, pair.leverage, cycle_ms, paused=pair.status != "active")
-
-
-def user_risk_overrides(settings_json: dict[str, Any] | None) -> dict[str, Any]:
-    """The user's own risk overrides, stored in users.settings under "risk"."""
-    risk = (settings_json or {}).get("risk")
-    return dict(risk) if isinstance(risk, dict) else {}
 
 
 class LiveRuntime:
@@ -158,7 +153,7 @@ class LiveRuntime:
                         started.append(key)
                     continue
                 engine.config = pair_config(row, self.cycle_ms)
-                limits = self.limits.resolve(user_risk_overrides(user.settings if user else None), row.risk_overrides)
+                limits = pair_limits(self.limits, user.settings if user else None, row.risk_overrides)
                 if limits != engine.risk.limits:  # the breakers' states live in the engine, not in the manager
                     engine.risk = RiskManager(limits)
             self.manager.start(started)
@@ -180,6 +175,18 @@ class LiveRuntime:
     async def remove_pair(self, user_id: int, symbol: str) -> None:
         async with self._lock:
             await self._stop_engine((user_id, symbol))
+
+    async def engine_for(self, user_id: int, symbol: str) -> PairEngine:
+        """A new engine for a stored pair (the service's control adds it to the manager)."""
+        async with self.database.transaction() as session:
+            row = await PairRepository(session).get(user_id, symbol)
+        if row is None:
+            raise PairNotRunnable(f"{symbol} is not a pair of this user")
+        return await self.build_engine(row)
+
+    def control(self) -> ManagerControl:
+        """What the service calls to make the running engines follow a change it has just stored."""
+        return ManagerControl(self.manager, self.engine_for, stop_engine=self.remove_pair)
 
     async def _start_engine(self, row: UserPair) -> bool:
         try:
@@ -226,7 +233,7 @@ class LiveRuntime:
         public = self._public_client(exchange_id, market_type)
         client = await self._account_client(account, credentials, public, key)
         market = await client.market(row.symbol)
-        limits = self.limits.resolve(user_risk_overrides(user.settings if user else None), row.risk_overrides)
+        limits = pair_limits(self.limits, user.settings if user else None, row.risk_overrides)
         book = self._books.get(row.user_id) or await self.store.load_user(row.user_id)
         if book is None:
             balance = (await client.fetch_balance()).total(market.quote)

@@ -52,6 +52,31 @@ class PairRepository:
     async def get(self, user_id: int, symbol: str) -> UserPair | None:
         return await self.session.scalar(select(UserPair).where(UserPair.user_id == user_id, UserPair.symbol == symbol))
 
+    async def get_by_id(self, user_id: int, pair_id: int) -> UserPair | None:
+        """The pair with this id if it is the user's; another user's pair reads as missing."""
+        return await self.session.scalar(select(UserPair).where(UserPair.id == pair_id, UserPair.user_id == user_id))
+
+    async def reactivate(
+        self, user_id: int, symbol: str, budget: Decimal, leverage: int, account_id: int | None
+    ) -> UserPair | None:
+        """A stopped (removed) pair added again: new budget, leverage and account, active, no pair overrides.
+        The row keeps its history (trades, decisions, equity), its breaker and its exactly-once guard."""
+        if budget <= 0:
+            raise ValueError("budget must be positive")
+        if leverage < 1:
+            raise ValueError("leverage must be at least 1")
+        await require_account(self.session, user_id, account_id)
+        return await self._update(
+            user_id,
+            symbol,
+            budget=budget,
+            leverage=leverage,
+            account_id=account_id,
+            status="active",
+            status_reason=None,
+            risk_overrides={},
+        )
+
     async def list_for_user(self, user_id: int) -> list[UserPair]:
         return list(
             await self.session.scalars(select(UserPair).where(UserPair.user_id == user_id).order_by(UserPair.symbol))

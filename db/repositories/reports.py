@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import EquitySnapshot, UserPair
 
 
 class ReportRepository:
@@ -23,3 +27,13 @@ class ReportRepository:
             {"uid": user_id, "limit": limit},
         )
         return [dict(row) for row in result.mappings()]
+
+    async def equity_curve(self, user_id: int, account_id: int | None = None) -> list[tuple[datetime, Decimal]]:
+        """The user's equity snapshots, oldest first; with account_id, only those of pairs on that account."""
+        query = select(EquitySnapshot.at, EquitySnapshot.equity).where(EquitySnapshot.user_id == user_id)
+        if account_id is not None:
+            query = query.join(
+                UserPair, (UserPair.id == EquitySnapshot.pair_id) & (UserPair.user_id == EquitySnapshot.user_id)
+            ).where(UserPair.account_id == account_id)
+        result = await self.session.execute(query.order_by(EquitySnapshot.at, EquitySnapshot.id))
+        return [(at, equity) for at, equity in result]

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import TradeRow
@@ -95,3 +95,27 @@ class TradeRepository:
         if closed_only:
             query = query.where(TradeRow.status == "closed")
         return list(await self.session.scalars(query.order_by(TradeRow.id.desc()).limit(limit)))
+
+    async def page_for_user(self, user_id: int, offset: int, limit: int, symbol: str | None = None) -> list[TradeRow]:
+        """One page of the user's trades, newest first (by opening, then id)."""
+        query = select(TradeRow).where(TradeRow.user_id == user_id)
+        if symbol is not None:
+            query = query.where(TradeRow.symbol == symbol)
+        query = query.order_by(TradeRow.opened_at.desc(), TradeRow.id.desc()).offset(offset).limit(limit)
+        return list(await self.session.scalars(query))
+
+    async def count_for_user(self, user_id: int, symbol: str | None = None) -> int:
+        query = select(func.count()).select_from(TradeRow).where(TradeRow.user_id == user_id)
+        if symbol is not None:
+            query = query.where(TradeRow.symbol == symbol)
+        return int(await self.session.scalar(query) or 0)
+
+    async def closed_for_user(self, user_id: int) -> list[TradeRow]:
+        """Every closed round trip of the user, oldest close first: what the metrics read."""
+        return list(
+            await self.session.scalars(
+                select(TradeRow)
+                .where(TradeRow.user_id == user_id, TradeRow.status == "closed")
+                .order_by(TradeRow.closed_at, TradeRow.id)
+            )
+        )

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import User, UserState
+from db.models import ExchangeAccount, User, UserState
 from db.repositories.results import rowcount
 from domain.money import utc_now
 
@@ -46,6 +48,42 @@ class UserRepository:
 
     async def get(self, user_id: int) -> User | None:
         return await self.session.get(User, user_id)
+
+    async def lock_by_telegram_id(self, telegram_id: int) -> User | None:
+        """The user row, locked until the transaction ends (PostgreSQL; SQLite serialises writers anyway), so
+        two processes' changes for one user queue up instead of both passing the same check."""
+        return await self.session.scalar(select(User).where(User.telegram_id == telegram_id).with_for_update())
+
+    async def set_settings(self, user_id: int, settings: dict[str, Any]) -> User | None:
+        """Replace users.settings (a JSON column: assigning a new dict is what marks it changed)."""
+        user = await self.get(user_id)
+        if user is not None:
+            user.settings = dict(settings)
+            user.updated_at = utc_now()
+            await self.session.flush()
+        return user
+
+    async def set_display_name(self, user_id: int, display_name: str | None) -> User | None:
+        user = await self.get(user_id)
+        if user is not None:
+            user.display_name = display_name
+            user.updated_at = utc_now()
+            await self.session.flush()
+        return user
+
+    async def standings(self) -> list[tuple[User, UserState | None, ExchangeAccount | None]]:
+        """Every user with their figures and their active account, one row per user (the newest active account):
+        the leaderboard's raw material. Callers keep only those who opted in, and show names, never ids."""
+        result = await self.session.execute(
+            select(User, UserState, ExchangeAccount)
+            .outerjoin(UserState, UserState.user_id == User.id)
+            .outerjoin(ExchangeAccount, (ExchangeAccount.user_id == User.id) & ExchangeAccount.is_active.is_(True))
+            .order_by(User.id, ExchangeAccount.id.desc())
+        )
+        rows: dict[int, tuple[User, UserState | None, ExchangeAccount | None]] = {}
+        for user, state, account in result:
+            rows.setdefault(user.id, (user, state, account))
+        return list(rows.values())
 
     async def list_all(self) -> list[User]:
         """Operator view (admin CLI); not reachable from a user's chat."""
