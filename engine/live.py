@@ -48,6 +48,7 @@ MONITOR_TICK_MS = 60_000
 
 PublicFactory = Callable[[str, MarketType], MarketData]
 AccountFactory = Callable[[ExchangeAccount, ExchangeCredentials | None, MarketData], Awaitable[ExchangePort]]
+AccountWrapper = Callable[[ExchangeAccount, ExchangePort], ExchangePort]
 
 
 class PairNotRunnable(LookupError):
@@ -80,7 +81,12 @@ class LiveRuntime:
         tick_ms: int = MONITOR_TICK_MS,
         cycle_ms: int | None = None,
         backoff_s: float = 1.0,
+        stepped: bool = False,
+        timeframes: tuple[str, ...] | None = None,
+        wrap_account: AccountWrapper | None = None,
     ) -> None:
+        """stepped: no engine tasks; the caller steps the manager tick by tick (manager.run_replay), as a
+        deterministic run over history does."""
         self.database, self.settings, self.notifier, self.ensemble = database, settings, notifier, ensemble
         self.box = box
         self.clock = clock or WallClock()
@@ -93,7 +99,8 @@ class LiveRuntime:
         )
         self.limits = RiskLimits.from_settings(settings)
         self._public_factory = public_factory or _ccxt_public(settings)
-        self._account_factory = account_factory or _default_account(settings, database, self.clock)
+        self._account_factory = account_factory or default_account_factory(settings, database, self.clock)
+        self._wrap_account = wrap_account
         self._news = news
         self._public: dict[tuple[str, MarketType], MarketData] = {}
         self._hubs: dict[MarketType, MarketHub] = {}
@@ -101,6 +108,8 @@ class LiveRuntime:
         self._books: dict[int, UserBook] = {}
         self._lock = asyncio.Lock()  # membership changes (start, refresh, add, remove) one at a time
         self._refresher: asyncio.Task[None] | None = None
+        self.stepped = stepped
+        self.timeframes = timeframes or tuple(dict.fromkeys(settings.timeframes))
 
     # --- lifecycle -----------------------------------------------------------------------------------------
 
@@ -156,7 +165,8 @@ class LiveRuntime:
                 limits = pair_limits(self.limits, user.settings if user else None, row.risk_overrides)
                 if limits != engine.risk.limits:  # the breakers' states live in the engine, not in the manager
                     engine.risk = RiskManager(limits)
-            self.manager.start(started)
+            if not self.stepped:
+                self.manager.start(started)
             return started
 
     async def add_pair(self, user_id: int, symbol: str) -> PairEngine:
@@ -169,7 +179,8 @@ class LiveRuntime:
                 if row is None or row.status not in RUNNABLE:
                     raise PairNotRunnable(f"{symbol} is not an active pair of this user")
                 self.manager.add(await self.build_engine(row))
-            self.manager.start([key])
+            if not self.stepped:
+                self.manager.start([key])
             return self.manager.engines[key]
 
     async def remove_pair(self, user_id: int, symbol: str) -> None:
@@ -186,7 +197,9 @@ class LiveRuntime:
 
     def control(self) -> ManagerControl:
         """What the service calls to make the running engines follow a change it has just stored."""
-        return ManagerControl(self.manager, self.engine_for, stop_engine=self.remove_pair)
+        return ManagerControl(
+            self.manager, self.engine_for, stop_engine=self.remove_pair, start_engines=not self.stepped
+        )
 
     async def _start_engine(self, row: UserPair) -> bool:
         try:
@@ -244,7 +257,7 @@ class LiveRuntime:
             symbol=row.symbol,
             exchange=client,
             market=market,
-            hub=self._hub(exchange_id, market_type, public),
+            hub=self.hub_for(exchange_id, market_type),
             store=self.store,
             notifier=self.notifier,
             risk=RiskManager(limits),
@@ -259,15 +272,18 @@ class LiveRuntime:
             self._public[key] = self._public_factory(exchange_id, market_type)
         return self._public[key]
 
-    def _hub(self, exchange_id: str, market_type: MarketType, public: MarketData) -> MarketHub:
+    def hub_for(self, exchange_id: str, market_type: MarketType) -> MarketHub:
+        """The shared hub of a market type, with the exchange's public feed in it (a replay preloads it)."""
+        public = self._public_client(exchange_id, market_type)
         hub = self._hubs.get(market_type)
         if hub is None:
-            timeframes = tuple(dict.fromkeys(self.settings.timeframes))
+            timeframes = self.timeframes
             base = min(timeframes, key=timeframe_ms)
             hub = self._hubs[market_type] = MarketHub(
                 {}, self.ensemble, config=HubConfig(timeframes, base), news=self._news
             )
         hub.feeds.setdefault(exchange_id, public)
+        hub.feeds.setdefault(getattr(public, "exchange_id", exchange_id), public)  # what its markets are keyed by
         return hub
 
     async def _account_client(
@@ -275,7 +291,10 @@ class LiveRuntime:
     ) -> ExchangePort:
         held = self._accounts.get(account.id)
         if held is None:
-            held = self._accounts[account.id] = _Account(await self._account_factory(account, credentials, public))
+            client = await self._account_factory(account, credentials, public)
+            if self._wrap_account is not None:  # e.g. faults injected at the exchange port in end-to-end tests
+                client = self._wrap_account(account, client)
+            held = self._accounts[account.id] = _Account(client)
         held.engines.add(key)
         return held.client
 
@@ -320,7 +339,9 @@ def _ccxt_public(settings: Settings) -> PublicFactory:
     return make
 
 
-def _default_account(settings: Settings, database: Database, clock: Clock) -> AccountFactory:
+def default_account_factory(settings: Settings, database: Database, clock: Clock) -> AccountFactory:
+    """Paper accounts: a PaperExchange on the public feed, its ledger in paper_ledgers. Live accounts: a
+    private CCXT client with the account's keys."""
     async def make(
         account: ExchangeAccount, credentials: ExchangeCredentials | None, public: MarketData
     ) -> ExchangePort:

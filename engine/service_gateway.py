@@ -88,3 +88,23 @@ class CcxtGateway:
             return await client.fetch_balance()
         finally:
             await client.close()
+
+
+class FeedGateway:
+    """The gateway of a run on historical candles (`quorum run --replay`): the feed's markets under every
+    exchange id (paper accounts trade on them); live accounts are refused, there is no exchange to ask."""
+
+    def __init__(self, feed: MarketDataFeed) -> None:
+        self.feed = feed
+
+    async def markets(self, exchange: str, market_type: MarketType) -> Mapping[str, MarketInfo]:
+        return {s: m for s, m in (await self.feed.load_markets()).items() if m.type is market_type}
+
+    async def balance(self, access: LiveAccess) -> Balance:
+        from adapters.exchange.errors import ExchangeError
+
+        raise ExchangeError(f"{access.exchange} cannot be reached in a replay: connect a paper account")
+
+
+class MarketDataFeed(Protocol):
+    async def load_markets(self, reload: bool = False) -> Mapping[str, MarketInfo]: ...
