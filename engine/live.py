@@ -342,6 +342,7 @@ def _ccxt_public(settings: Settings) -> PublicFactory:
 def default_account_factory(settings: Settings, database: Database, clock: Clock) -> AccountFactory:
     """Paper accounts: a PaperExchange on the public feed, its ledger in paper_ledgers. Live accounts: a
     private CCXT client with the account's keys."""
+
     async def make(
         account: ExchangeAccount, credentials: ExchangeCredentials | None, public: MarketData
     ) -> ExchangePort:
