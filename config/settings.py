@@ -32,7 +32,10 @@ class Settings(BaseSettings):
 
     # --- telegram ---
     telegram_bot_token: SecretStr | None = None
-    telegram_base_url: str | None = None  # e.g. a local Bot API server; None means api.telegram.org
+    telegram_api_base_url: str = "https://api.telegram.org/bot"  # PTB appends the token; a self-hosted server
+    telegram_webhook_url: str | None = None  # set: receive updates by webhook on telegram_webhook_port; else poll
+    telegram_webhook_port: int = 8443
+    console_telegram_id: int = 1  # who the terminal chat acts as when no TELEGRAM_BOT_TOKEN is set
     admin_telegram_ids: list[int] = Field(default_factory=list)
 
     # --- trading cycle ---
