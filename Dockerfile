@@ -14,6 +14,7 @@ RUN apt-get update \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY quorum ./quorum
+COPY config ./config
 COPY domain ./domain
 COPY analysis ./analysis
 COPY adapters ./adapters
@@ -27,5 +28,6 @@ RUN pip install . && apt-get purge -y build-essential && apt-get autoremove -y
 USER quorum
 WORKDIR /home/quorum
 EXPOSE 8080 9108
-# Today the image migrates the database and exits; `quorum run` (bot + engines) replaces this with the engine.
-CMD ["quorum", "admin", "migrate"]
+# The bot and the engines in one process; it migrates the database at start and stops gracefully on SIGTERM.
+STOPSIGNAL SIGTERM
+CMD ["quorum", "run"]

@@ -13,6 +13,7 @@ from quorum.cli_admin import admin_app
 from quorum.cli_backtest import backtest
 from quorum.cli_data import data_app
 from quorum.cli_demo import demo
+from quorum.cli_run import run
 
 app = typer.Typer(
     help="Quorum: a Telegram-first, multi-user crypto trading bot.",
@@ -22,6 +23,7 @@ app = typer.Typer(
 app.add_typer(admin_app, name="admin")
 app.command("demo")(demo)
 app.command("backtest")(backtest)
+app.command("run")(run)
 
 app.add_typer(data_app, name="data", help="Historical market data.")
 
