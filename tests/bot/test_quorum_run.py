@@ -1,0 +1,86 @@
+"""`quorum run --replay` as a new user would try it from the README, against the fake Bot API server: the real
+console script in a subprocess, the shipped candles X times faster than real time. /start, /connect paper 10000,
+/addpair BTC/USDT 1000, and trade alerts arrive; SIGTERM stops it gracefully and a restart resumes the pair."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from adapters.exchange.candle_file import shipped_candle_file
+from tests.fakes.telegram_api import FakeTelegram
+
+QUORUM = Path(sys.executable).with_name("quorum")
+ALERT_TITLES = ("Position opened", "Position closed", "Stop loss hit", "Take profit hit")
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram() as fake:
+        yield fake
+
+
+async def _start(telegram: FakeTelegram, database: Path, log: Path) -> asyncio.subprocess.Process:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI", "ANTHROPIC", "DEEPSEEK"))}
+    env.update(
+        TELEGRAM_BOT_TOKEN=telegram.token, TELEGRAM_API_BASE_URL=telegram.base_url,
+        DATABASE_URL=f"sqlite+aiosqlite:///{database}", LOG_LEVEL="WARNING", CYCLE_INTERVAL_MINUTES="60",
+    )  # fmt: skip
+    handle = log.open("ab")
+    return await asyncio.create_subprocess_exec(
+        str(QUORUM), "run", "--replay", str(shipped_candle_file()), "--speed", str(3600 * 36),
+        env=env, stdout=handle, stderr=handle, cwd=database.parent,
+    )  # fmt: skip
+
+
+async def _stop(process: asyncio.subprocess.Process) -> int:
+    process.send_signal(signal.SIGTERM)
+    return await asyncio.wait_for(process.wait(), timeout=60)
+
+
+@pytest.mark.slow
+async def test_quorum_run_when_a_new_user_follows_the_readme_then_trade_alerts_arrive(
+    telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    database, log = tmp_path / "quorum.db", tmp_path / "quorum.log"
+    process = await _start(telegram, database, log)
+    try:
+        await telegram.wait_for_call("getUpdates", timeout=60)  # the bot is polling: Quorum is up
+        ann = telegram.user(4242, "Ann", username="ann")
+        for command in ("/start", "/connect paper 10000", "/addpair BTC/USDT 1000"):
+            await telegram.send_text(ann, command)
+            [reply] = await telegram.wait_for_reply(ann, timeout=30)
+            assert reply.text, command
+        assert "BTC/USDT" in reply.text
+        await telegram.wait_until(
+            lambda: any(t in (m.text or "") for m in telegram.sent(ann) for t in ALERT_TITLES),
+            timeout=120, what="a trade alert",
+        )  # fmt: skip
+        assert await _stop(process) == 0, log.read_text()[-3000:]
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+    polls = telegram.calls["getUpdates"]
+    restarted = await _start(telegram, database, log)  # the pair resumes from the database
+    try:
+        await telegram.wait_for_call("getUpdates", count=polls + 1, timeout=60)
+        seen = len(telegram.sent(ann))
+        await telegram.send_text(ann, "/pairs")
+        await telegram.wait_until(
+            lambda: any("Your pairs" in (m.text or "") for m in telegram.sent(ann)[seen:]), timeout=30, what="/pairs"
+        )
+        [pairs] = [m for m in telegram.sent(ann)[seen:] if "Your pairs" in (m.text or "")]
+        assert "BTC/USDT" in pairs.text and "1,000" in pairs.text.replace("1000", "1,000")
+        assert await _stop(restarted) == 0, log.read_text()[-3000:]
+    finally:
+        if restarted.returncode is None:
+            restarted.kill()
+            await restarted.wait()
