@@ -33,7 +33,7 @@ def build_router(
     """charts draws /profit's and /chart's PNGs (default: matplotlib); candles feeds /chart with the recent candles
     of (exchange, market type, symbol), from the running engines' market data (without it /chart says it cannot
     draw); rate is the per-user command limit (default: Router's)."""
-    router = Router(bot_username, rate)
+    router = Router(bot_username, rate, audit=service.accounts.log_command)
     AccountCommands(service).register(router)
     PairCommands(service).register(router)
     ReportCommands(service).register(router)

@@ -4,6 +4,7 @@ both run the same handlers."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -16,6 +17,8 @@ from engine.service_errors import ServiceError
 
 MAX_ARGUMENT_CHARS = 512
 MAX_TEXT_CHARS = 4096
+SECRET_ARGS = {"connect": 1}  # arguments after the first N of these commands are secrets: masked in the audit log
+_INVISIBLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +34,7 @@ class Actor:
 
 Answer = Reply | list[Reply]
 Handler = Callable[[Actor, list[str]], Awaitable[Answer]]
+Audit = Callable[[int, str, tuple[str, ...]], Awaitable[None]]  # (telegram id, command, masked args)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +80,11 @@ class RateLimit:
 
 
 class Router:
-    def __init__(self, bot_username: str | None = None, rate: RateLimit | None = None) -> None:
+    def __init__(
+        self, bot_username: str | None = None, rate: RateLimit | None = None, audit: Audit | None = None
+    ) -> None:
         self.commands: dict[str, Command] = {}
+        self.audit = audit
         self.buttons: dict[str, Handler] = {}
         self.bot_username = (bot_username or "").lower()
         self.rate = rate or RateLimit()
@@ -94,6 +101,8 @@ class Router:
             return [_slow_down()] if self.rate.first_refusal(actor.telegram_id) else []
         if len(text) > MAX_TEXT_CHARS:
             return [Reply("That message is too long for a command.")]
+        if _INVISIBLE.search(text):  # never act on text that does not read as it looks
+            return [Reply("That message holds control or invisible characters. Type the command again without them.")]
         words = text.split()
         if not words or not words[0].startswith("/"):
             return [Reply("I understand commands only. /help lists them.")]
@@ -113,7 +122,20 @@ class Router:
             return [Reply(f"Usage: {escape(command.usage)}")]
         if any(len(arg) > MAX_ARGUMENT_CHARS for arg in args):
             return [Reply(f"An argument is too long. Usage: {escape(command.usage)}")]
-        return await self._run(actor, command.handler, args, f"/{command.name}")
+        replies = await self._run(actor, command.handler, args, f"/{command.name}")
+        await self._audit(actor, command.name, args)
+        return replies
+
+    async def _audit(self, actor: Actor, name: str, args: list[str]) -> None:
+        if self.audit is None:
+            return
+        keep = SECRET_ARGS.get(name)
+        shown = tuple(args if keep is None or (args and args[0].lower() == "paper") else
+                      [*args[:keep], *("***" for _ in args[keep:])])  # fmt: skip
+        try:
+            await self.audit(actor.telegram_id, name, shown)
+        except Exception:  # noqa: BLE001 - a lost audit row never costs the user the answer
+            logger.bind(user=actor.telegram_id).exception("could not write the command to the audit log")
 
     async def press(self, actor: Actor, data: str) -> list[Reply]:
         if not self.rate.allow(actor.telegram_id):

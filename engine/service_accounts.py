@@ -24,6 +24,7 @@ from engine.service_errors import (
     InvalidInput,
     MasterKeyRequired,
     NoAccount,
+    NotRegistered,
     PositionStillOpen,
 )
 from engine.service_gateway import LiveAccess
@@ -89,6 +90,16 @@ def _positions_first(symbols: list[str], doing: str) -> PositionStillOpen:
 class AccountCalls:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
+
+    async def log_command(self, telegram_id: int, command: str, args: tuple[str, ...]) -> None:
+        """Every command a registered user sends, in the audit log (the transport has already masked secrets);
+        an unregistered sender has no rows to log against."""
+        ctx = self.ctx
+        try:
+            async with ctx.session(telegram_id) as (session, user):
+                await ctx.audit(session, user, "command", command=command[:64], args=[a[:64] for a in args[:8]])
+        except (NotRegistered, AccountBlocked):
+            return
 
     async def register(self, telegram_id: int, name: str | None, username: str | None = None) -> Registered:
         """The user with this Telegram id, created on first sight; calling again changes only the name."""

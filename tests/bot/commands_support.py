@@ -100,7 +100,7 @@ class Holdings:
     user: tuple[object, ...]
     pairs: tuple[tuple[object, ...], ...]
     accounts: tuple[tuple[object, ...], ...]
-    audit_rows: int
+    audit_rows: int  # changes audited (the "command" rows log every command sent, so they always grow)
 
 
 async def holdings(database: Database, telegram_id: int) -> Holdings:
@@ -111,7 +111,9 @@ async def holdings(database: Database, telegram_id: int) -> Holdings:
         accounts = await session.scalars(
             select(ExchangeAccount).where(ExchangeAccount.user_id == user.id).order_by(ExchangeAccount.id)
         )
-        audit = await session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.user_id == user.id))
+        audit = await session.scalar(
+            select(func.count()).select_from(AuditLog).where(AuditLog.user_id == user.id, AuditLog.action != "command")
+        )
         return Holdings(
             (user.mode, user.status, user.display_name, repr(sorted((user.settings or {}).items()))),
             tuple((p.symbol, p.status, p.budget, p.leverage, repr(p.risk_overrides), p.account_id) for p in pairs),
