@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-import pandas_ta as ta
 from numpy.lib.stride_tricks import sliding_window_view
 
 from domain.market import Candle
 from domain.snapshot import TimeframeIndicators
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 RSI_LENGTH = 14
 MACD_FAST, MACD_SLOW, MACD_SIGNAL = 12, 26, 9
@@ -95,6 +97,9 @@ def indicator_columns(*, high: FloatArray, low: FloatArray, close: FloatArray, v
     pandas-ta refuses a series shorter than it needs (returns None) but fills earlier rows of a longer one (RSI
     from row 1, ATR from 13, MACD from 25), those rows are blanked: row i is what i + 1 candles alone give.
     """
+    import pandas as pd  # here, not at import: pandas and pandas-ta (with numba) take about a second to load
+    import pandas_ta as ta
+
     n = len(close)
     close_s, high_s, low_s = pd.Series(close), pd.Series(high), pd.Series(low)
     macd = ta.macd(close_s, fast=MACD_FAST, slow=MACD_SLOW, signal=MACD_SIGNAL)

@@ -62,9 +62,12 @@ def build_snapshot(
     keep_candles: int = DEFAULT_KEEP_CANDLES,
     indicator_cache: IndicatorLookup | None = None,
     indicators: Mapping[str, IndicatorSource] | None = None,
+    order_book_imbalance: Decimal | None = None,
 ) -> MarketSnapshot:
     """candles maps timeframe -> candles (oldest first, may include the forming one); now_ms defaults to ticker.ts.
 
+    order_book_imbalance, when there is no order_book, is the book's imbalance as the feed already knows it
+    (OrderBook.imbalance(ORDER_BOOK_DEPTH) of the book it would return).
     base_timeframe (default: the first timeframe given) names the candle that keys the snapshot. Indicators of
     a timeframe come from `indicators` (read at the last closed candle, so a source can never leak a later one),
     else from indicator_cache, else are computed over the last LIVE_WINDOW closed candles.
@@ -116,7 +119,7 @@ def build_snapshot(
         timeframes=tuple(views),
         position_side=position_side,
         entry_price=entry_price,
-        order_book_imbalance=order_book.imbalance(ORDER_BOOK_DEPTH) if order_book else None,
+        order_book_imbalance=order_book.imbalance(ORDER_BOOK_DEPTH) if order_book else order_book_imbalance,
         spread_fraction=ticker.spread_fraction,
         funding_rate=funding_rate,
         news=tuple(sorted(news, key=lambda item: item.published_at, reverse=True)),

@@ -26,6 +26,7 @@ from adapters.ai.shared import SharedEnsemble
 from adapters.exchange.candle_file import read_candles
 from adapters.exchange.paper import PaperConfig, PaperExchange
 from adapters.exchange.paper.state import InMemoryPaperStateStore
+from adapters.exchange.port import MarketData
 from adapters.exchange.replay import ReplayFeed, ReplaySeries, SimulatedClock, default_market
 from analysis.indicator_series import IndicatorSeries
 from config.settings import Settings
@@ -37,6 +38,7 @@ from engine.market_hub import HubConfig, MarketHub
 from engine.notifier import NullNotifier
 from engine.pair_engine import PairConfig, PairEngine
 from engine.replay import timeframes_for
+from engine.shared_feed import SharedMarketData
 from engine.state import UserBook
 from engine.store import MemoryEngineStore
 from risk import RiskLimits, RiskManager
@@ -123,6 +125,7 @@ class World:
     preloaded: list[IndicatorSeries]
     engines: list[PairEngine] = field(default_factory=list)
     specs: list[UserSpec] = field(default_factory=list)
+    paper_view: MarketData | None = None  # what the paper accounts read: the shared view, as engine/live.py wires it
 
     @property
     def clock(self) -> SimulatedClock:
@@ -153,6 +156,7 @@ async def build_world(
     keep_decisions: bool,
     preload: bool,
     market_type: MarketType = MarketType.PERPETUAL,
+    shared_paper_feed: bool = True,
 ) -> World:
     """The shared part: feed, hub (indicators preloaded over each whole series), manager, store, ensemble."""
     series = build_series(path, market_type)
@@ -174,14 +178,16 @@ async def build_world(
                 preloaded.append(rows)
     manager = MultiPairManager(clock=ReplayClock(clock), notifier=NullNotifier(), tick_ms=HOUR_MS)
     store = MemoryEngineStore(keep_decisions=keep_decisions)
-    return World(feed, hub_feed, paper_feed, hub, manager, store, ensemble, series, preloaded)
+    world = World(feed, hub_feed, paper_feed, hub, manager, store, ensemble, series, preloaded)
+    world.paper_view = SharedMarketData(paper_feed, clock.now_ms) if shared_paper_feed else paper_feed
+    return world
 
 
 async def build_engine(world: World, spec: UserSpec, limits: RiskLimits, settings: Settings) -> PairEngine:
     """One user's paper account and engine, wired as engine/replay.py wires them; the caller hands it to the
     manager (world.manager.add) when the user joins."""
     paper = await PaperExchange.open(
-        world.paper_feed,
+        world.paper_view or world.paper_feed,
         InMemoryPaperStateStore(),
         starting_balances={"USDT": spec.balance},
         clock=world.clock.now_ms,

@@ -9,11 +9,6 @@ from domain.snapshot import SnapshotKey
 from domain.vote import ConsensusResult, Vote
 
 
-def consultation_key(key: SnapshotKey) -> str:
-    """The text form of a snapshot key; trade_decisions.consultation_key points at the votes with it."""
-    return f"{key.exchange}:{key.symbol}:{key.candle_ts}:{key.position_side.value}"
-
-
 def vote_row(vote: Vote) -> VoteRow:
     decision = vote.decision
     return VoteRow(
@@ -37,9 +32,10 @@ class DbVoteRecorder:
     def __init__(self, database: Database) -> None:
         self._database = database
 
-    async def record(self, snapshot_key: SnapshotKey, result: ConsensusResult) -> None:
+    async def record(self, snapshot_key: SnapshotKey, result: ConsensusResult, key: str) -> None:
+        """key: domain.snapshot.consultation_key(snapshot_key, fingerprint), as the engine's decisions hold it."""
         info = ConsultationInfo(
-            key=consultation_key(snapshot_key),
+            key=key,
             exchange=snapshot_key.exchange,
             symbol=snapshot_key.symbol,
             candle_ts=snapshot_key.candle_ts,

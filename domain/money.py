@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import (
+    MAX_EMAX,
+    MAX_PREC,
+    MIN_EMIN,
     ROUND_05UP,
     ROUND_CEILING,
     ROUND_DOWN,
@@ -12,6 +15,7 @@ from decimal import (
     ROUND_HALF_EVEN,
     ROUND_HALF_UP,
     ROUND_UP,
+    Context,
     Decimal,
     InvalidOperation,
 )
@@ -60,9 +64,27 @@ def round_to_step(value: Decimal, step: Decimal, rounding: str) -> Decimal:
         return value
     if not (value.is_finite() and step.is_finite()):
         raise ValueError(f"cannot round {value} to a step of {step}")
+    if rounding in _ROUNDINGS and step.as_tuple().digits == (1,):
+        # step = 10**n written as 1En (0.01, 1E+2; not 10 or 0.010): round_on_integers gives value rounded at n,
+        # written with exponent n, which is what quantize gives in a context wide enough for any coefficient
+        # (and a zero keeps no sign there): one C call instead of integer arithmetic on the digits
+        rounded = value.quantize(step, rounding, _WIDE)
+        return rounded if rounded else rounded.copy_abs()
+    return round_on_integers(value, step, rounding)
+
+
+def round_on_integers(value: Decimal, step: Decimal, rounding: str) -> Decimal:
+    """round_to_step computed on the integers of the digits, for any finite value and step > 0: the reference
+    that round_to_step's power-of-ten fast path is tested against."""
     exponent = min(_exponent(value), _exponent(step))
     quotient = _divide(_scaled(value, exponent), _scaled(step, exponent), rounding)
     return Decimal(f"{quotient * _scaled(step, _exponent(step))}E{_exponent(step)}")  # quotient * step, unrounded
+
+
+_WIDE = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
+_ROUNDINGS = frozenset(
+    (ROUND_FLOOR, ROUND_CEILING, ROUND_DOWN, ROUND_UP, ROUND_HALF_UP, ROUND_HALF_DOWN, ROUND_HALF_EVEN, ROUND_05UP)
+)
 
 
 def _exponent(value: Decimal) -> int:

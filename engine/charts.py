@@ -8,10 +8,14 @@ state to leak or to share between threads. Without bbox_inches="tight" the PNG i
 from __future__ import annotations
 
 import io
+import json
 import os
+import subprocess
+import sys
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
@@ -26,6 +30,7 @@ if TYPE_CHECKING:
 WIDTH_PX = 1000
 HEIGHT_PX = 600
 DPI = 100
+EQUITY_MARGINS = (80, 24, 40, 48)  # left, right, top, bottom: 7-digit equity labels, the title, dates + year
 _UP = "#26a69a"
 _DOWN = "#ef5350"
 
@@ -48,6 +53,23 @@ _MARKER_STYLE: dict[tuple[str, str], tuple[str, str, str]] = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class EquitySeries:
+    """What an equity chart draws: UTC seconds, equity and drawdown (% below the running peak, <= 0) per point."""
+
+    seconds: list[float]
+    equity: list[float]
+    drawdown: list[float]
+
+    @classmethod
+    def of(cls, points: Sequence[tuple[datetime, Decimal]], starting_balance: Decimal | None = None) -> EquitySeries:
+        return cls(
+            [at.timestamp() for at, _ in points],
+            [float(value) for _, value in points],
+            [-float(fall) * 100 for fall in drawdown_series(points, starting_balance)],
+        )
+
+
 def equity_chart(
     points: Sequence[tuple[datetime, Decimal]],
     path: str | os.PathLike[str] | None = None,
@@ -60,28 +82,79 @@ def equity_chart(
 ) -> bytes:
     """Equity on top, drawdown (% below the running peak, the same definition as the metrics) below, one time
     axis. Returns the PNG bytes and also writes them to `path` when given."""
-    fig = _figure(width, height, dpi)
-    ax_equity, ax_drawdown = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    return draw_equity(
+        EquitySeries.of(points, starting_balance), path, title=title, width=width, height=height, dpi=dpi
+    )
+
+
+def draw_equity(
+    series: EquitySeries,
+    path: str | os.PathLike[str] | None = None,
+    *,
+    title: str = "Equity",
+    width: int = WIDTH_PX,
+    height: int = HEIGHT_PX,
+    dpi: int = DPI,
+) -> bytes:
+    """equity_chart of prepared series. A long curve is drawn through at most a few points per pixel column
+    (envelope_indices): the picture is the same as with every point, and years of hourly equity cost no more
+    to draw than a month."""
+    fig = _figure(width, height, dpi, EQUITY_MARGINS)
+    ax_equity, ax_drawdown = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1], "hspace": 0.12})
     fig.suptitle(title)
     ax_equity.set_ylabel("equity")
     ax_drawdown.set_ylabel("drawdown %")
-    if not points:
+    seconds, drawdown = series.seconds, series.drawdown
+    if not seconds:
         _no_data(ax_equity)
     else:
-        times = [at for at, _ in points]
-        equity = [float(value) for _, value in points]
-        drawdown = [-float(fall) * 100 for fall in drawdown_series(points, starting_balance)]
-        marker = "o" if len(points) == 1 else None
+        keep = envelope_indices(seconds, (series.equity, drawdown), width)
+        times = _date_numbers([seconds[i] for i in keep])
+        equity, shown_drawdown = [series.equity[i] for i in keep], [drawdown[i] for i in keep]
+        marker = "o" if len(seconds) == 1 else None
         ax_equity.plot(times, equity, color="#1f77b4", linewidth=1.4, marker=marker)
         ax_equity.grid(True, alpha=0.3)
-        ax_drawdown.fill_between(times, drawdown, 0.0, color=_DOWN, alpha=0.35, linewidth=0)
-        ax_drawdown.plot(times, drawdown, color=_DOWN, linewidth=1.0, marker=marker)
+        ax_drawdown.fill_between(times, shown_drawdown, 0.0, color=_DOWN, alpha=0.35, linewidth=0)
+        ax_drawdown.plot(times, shown_drawdown, color=_DOWN, linewidth=1.0, marker=marker)
         ax_drawdown.set_ylim(top=0.0, bottom=min(min(drawdown), -1.0) * 1.1)
         ax_drawdown.grid(True, alpha=0.3)
         if times[0] == times[-1]:  # one instant: matplotlib would widen the axis to years
-            ax_drawdown.set_xlim(times[0] - timedelta(hours=1), times[0] + timedelta(hours=1))
+            ax_drawdown.set_xlim(times[0] - 1 / 24, times[0] + 1 / 24)
         _date_axis(ax_drawdown)
     return _render(fig, path)
+
+
+def envelope_indices(x: Sequence[float], series: Sequence[Sequence[float]], columns: int) -> list[int]:
+    """The indices of the points to draw so that a line through them looks like the line through all of them at
+    `columns` pixel columns: per column (equal spans of x, which rises), its first and last point and where each
+    series is lowest and highest. Every point is kept when there are no more than 6 per column."""
+    n = len(x)
+    if n <= 6 * max(columns, 1) or x[-1] <= x[0]:
+        return list(range(n))
+    start, span = x[0], x[-1] - x[0]
+    keep: list[int] = []
+    first = 0
+    while first < n:
+        column = min(int((x[first] - start) / span * columns), columns - 1)
+        end = first + 1
+        while end < n and min(int((x[end] - start) / span * columns), columns - 1) == column:
+            end += 1
+        chosen = {first, end - 1}
+        for values in series:
+            part = values[first:end]
+            chosen.add(first + part.index(min(part)))
+            chosen.add(first + part.index(max(part)))
+        keep.extend(sorted(chosen))
+        first = end
+    return keep
+
+
+def _date_numbers(seconds: Sequence[float]) -> list[float]:
+    """matplotlib date numbers (days since its epoch) of UTC timestamps, without a datetime per point."""
+    from matplotlib import dates as mdates
+
+    epoch = float(mdates.date2num(datetime(1970, 1, 1, tzinfo=UTC)))
+    return [epoch + second / 86_400 for second in seconds]
 
 
 def candle_chart(
@@ -145,13 +218,92 @@ def candle_chart(
     return _render(fig, path)
 
 
-def _figure(width: int, height: int, dpi: int) -> Figure:
+class ChartWorker:
+    """Draws an equity chart in a child process (engine.chart_worker) started before the data is ready: the
+    child imports matplotlib (most of a chart's cost) on another core while the caller works.
+
+    draw() returns once the PNG is written; if the child cannot be started or fails, the chart is drawn here."""
+
+    def __init__(self) -> None:
+        try:
+            self._child: subprocess.Popen[bytes] | None = subprocess.Popen(
+                [sys.executable, "-m", "engine.chart_worker"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,  # a child that fails is replaced by drawing here, which says why
+            )
+        except OSError:
+            self._child = None
+
+    def draw(
+        self,
+        series: EquitySeries,
+        path: str | os.PathLike[str],
+        *,
+        title: str = "Equity",
+        width: int = WIDTH_PX,
+        height: int = HEIGHT_PX,
+        dpi: int = DPI,
+        timeout_s: float = 120.0,
+    ) -> None:
+        child, self._child = self._child, None
+        if width <= 0 or height <= 0 or dpi <= 0:
+            _close(child)
+            raise ValueError(f"chart size must be positive, got {width}x{height} at {dpi} dpi")
+        if child is not None and child.stdin is not None:
+            job = {"path": os.fspath(path), "title": title, "width": width, "height": height, "dpi": dpi}
+            numbers = array("d", series.seconds)
+            numbers.extend(series.equity)
+            numbers.extend(series.drawdown)
+            try:
+                child.stdin.write(json.dumps({**job, "points": len(series.seconds)}).encode() + b"\n")
+                child.stdin.write(numbers.tobytes())
+                child.stdin.close()
+                if child.wait(timeout_s) == 0:
+                    return
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+            _close(child)
+        draw_equity(series, path, title=title, width=width, height=height, dpi=dpi)
+
+    def close(self) -> None:
+        """Stop a child that was never given a chart."""
+        child, self._child = self._child, None
+        _close(child)
+
+
+def _close(child: subprocess.Popen[bytes] | None) -> None:
+    if child is None:
+        return
+    if child.poll() is None:
+        child.kill()
+    child.wait()
+    if child.stdin is not None:
+        child.stdin.close()
+
+
+def load_matplotlib() -> None:
+    """Import what drawing a chart needs (the chart worker does this first)."""
+    import matplotlib.backends.backend_agg  # noqa: F401
+    import matplotlib.dates  # noqa: F401
+    import matplotlib.figure  # noqa: F401
+
+
+def _figure(width: int, height: int, dpi: int, margins: tuple[int, int, int, int] | None = None) -> Figure:
+    """A figure of exactly width x height pixels. Without margins, constrained layout keeps every label inside;
+    with margins (left, right, top, bottom in pixels at 100 dpi, scaled to dpi) the axes are placed at once,
+    which costs about half as much to draw (constrained layout measures every label several times)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     if width <= 0 or height <= 0 or dpi <= 0:
         raise ValueError(f"chart size must be positive, got {width}x{height} at {dpi} dpi")
-    fig = Figure(figsize=(width / dpi, height / dpi), dpi=dpi, layout="constrained")  # keeps labels inside
+    fig = Figure(figsize=(width / dpi, height / dpi), dpi=dpi, layout=None if margins else "constrained")
+    if margins:
+        left, right, top, bottom = (
+            min(px * dpi / 100, size / 3) for px, size in zip(margins, (width, width, height, height), strict=True)
+        )
+        fig.subplots_adjust(left=left / width, right=1 - right / width, top=1 - top / height, bottom=bottom / height)
     FigureCanvasAgg(fig)
     return fig
 

@@ -39,6 +39,7 @@ from engine.market_hub import HubConfig, MarketHub, NewsSource
 from engine.notifier import Notifier
 from engine.pair_engine import PairConfig, PairEngine
 from engine.service_prefs import pair_limits
+from engine.shared_feed import SharedMarketData
 from engine.state import UserBook
 from engine.store_db import DbEngineStore
 from risk import RiskLimits, RiskManager
@@ -103,6 +104,7 @@ class LiveRuntime:
         self._wrap_account = wrap_account
         self._news = news
         self._public: dict[tuple[str, MarketType], MarketData] = {}
+        self._paper_feeds: dict[tuple[str, MarketType], SharedMarketData] = {}
         self._hubs: dict[MarketType, MarketHub] = {}
         self._accounts: dict[int, _Account] = {}
         self._books: dict[int, UserBook] = {}
@@ -133,6 +135,7 @@ class LiveRuntime:
             for client in self._public.values():
                 await _close(client)
             self._public.clear()
+            self._paper_feeds.clear()
 
     async def _refresh_forever(self, every_s: float) -> None:
         while True:
@@ -244,7 +247,8 @@ class LiveRuntime:
             self.settings.default_exchange if account.is_paper and account.exchange == "paper" else account.exchange
         )
         public = self._public_client(exchange_id, market_type)
-        client = await self._account_client(account, credentials, public, key)
+        feed = self._paper_feed(exchange_id, market_type) if account.is_paper else public
+        client = await self._account_client(account, credentials, feed, key)
         market = await client.market(row.symbol)
         limits = pair_limits(self.limits, user.settings if user else None, row.risk_overrides)
         book = self._books.get(row.user_id) or await self.store.load_user(row.user_id)
@@ -264,6 +268,7 @@ class LiveRuntime:
             book=book,
             config=pair_config(row, self.cycle_ms),
             record_equity=True,
+            keep_curve=False,  # live: snapshots go to the database; memory per engine stays flat
         )
 
     def _public_client(self, exchange_id: str, market_type: MarketType) -> MarketData:
@@ -271,6 +276,13 @@ class LiveRuntime:
         if key not in self._public:
             self._public[key] = self._public_factory(exchange_id, market_type)
         return self._public[key]
+
+    def _paper_feed(self, exchange_id: str, market_type: MarketType) -> MarketData:
+        """The public client as every paper account on it reads it: each answer fetched once per time slot."""
+        key = (exchange_id, market_type)
+        if key not in self._paper_feeds:
+            self._paper_feeds[key] = SharedMarketData(self._public_client(exchange_id, market_type), self.clock.now_ms)
+        return self._paper_feeds[key]
 
     def hub_for(self, exchange_id: str, market_type: MarketType) -> MarketHub:
         """The shared hub of a market type, with the exchange's public feed in it (a replay preloads it)."""

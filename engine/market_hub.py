@@ -24,7 +24,7 @@ from adapters.ai.shared import SharedEnsemble
 from adapters.exchange.errors import ExchangeError
 from adapters.exchange.port import MarketData
 from analysis.indicator_series import IndicatorSeries
-from analysis.snapshot import build_snapshot, closed_candles
+from analysis.snapshot import ORDER_BOOK_DEPTH, build_snapshot, closed_candles
 from domain.market import Candle, FundingRate, MarketType, OrderBook, Ticker, timeframe_ms
 from domain.snapshot import MarketSnapshot, NewsItem, TimeframeIndicators
 from domain.trading import PositionSide
@@ -75,6 +75,7 @@ class _Market:
     ticker: Ticker
     book: OrderBook | None
     funding: FundingRate | None
+    imbalance: Decimal | None = None  # from a feed that answers it without building a book (replay)
 
 
 class MarketHub:
@@ -96,7 +97,7 @@ class MarketHub:
         self._candles: OrderedDict[tuple, list[Candle]] = OrderedDict()
         self._market: OrderedDict[tuple, _Market] = OrderedDict()
         self._snapshots: OrderedDict[tuple, MarketSnapshot] = OrderedDict()
-        self._in_flight: dict[tuple, asyncio.Future[Any]] = {}
+        self._in_flight: dict[tuple, list[asyncio.Future[Any]]] = {}
         self._max_entries = max_entries
 
     def feed(self, exchange_id: str) -> MarketData:
@@ -149,6 +150,7 @@ class MarketHub:
             ticker=market.ticker,
             base_timeframe=config.base_timeframe,
             order_book=market.book,
+            order_book_imbalance=market.imbalance,
             funding_rate=market.funding,
             news=news,
             position_side=side,
@@ -168,8 +170,16 @@ class MarketHub:
 
         async def fetch() -> list[Candle]:
             self.counters.exchange_calls += 1
-            fetched = await self.feed(exchange_id).fetch_ohlcv(symbol, timeframe, limit=self.config.ohlcv_limit)
-            return closed_candles(fetched, timeframe, now_ms)
+            feed, limit = self.feed(exchange_id), self.config.ohlcv_limit
+            rows = self._rows.get((exchange_id, symbol, timeframe))
+            if rows is not None and not _is_live(rows) and self.config.keep_candles + 2 < limit:
+                # the preloaded rows hold the indicators and the snapshot keeps the last keep_candles candles:
+                # those are all the history it needs, unless its last candle is missing from the rows
+                short = self.config.keep_candles + 2
+                closed = closed_candles(await feed.fetch_ohlcv(symbol, timeframe, limit=short), timeframe, now_ms)
+                if not closed or closed[-1].ts in rows:
+                    return closed
+            return closed_candles(await feed.fetch_ohlcv(symbol, timeframe, limit=limit), timeframe, now_ms)
 
         closed = await self._once(("candles", *key), fetch)
         _remember(self._candles, key, closed, self._max_entries)
@@ -183,7 +193,7 @@ class MarketHub:
         rows = self._rows.get(key)
         if rows is not None and closed[-1].ts in rows:
             return rows.at(closed[-1].ts)
-        series = rows if isinstance(rows, IndicatorSeries) and rows.max_candles is not None else None
+        series = rows if isinstance(rows, IndicatorSeries) and _is_live(rows) else None
         if series is None:
             series = IndicatorSeries.live()
             self._rows[key] = series
@@ -202,9 +212,13 @@ class MarketHub:
             feed = self.feed(exchange_id)
             ticker = await feed.fetch_ticker(symbol)
             self.counters.exchange_calls += 1
-            book = funding = None
+            book = funding = imbalance = None
+            imbalance_of = getattr(feed, "order_book_imbalance", None)
             try:
-                book = await feed.fetch_order_book(symbol, self.config.book_depth)
+                if imbalance_of is not None:  # what the snapshot reads of the book, without the book
+                    imbalance = await imbalance_of(symbol, self.config.book_depth, ORDER_BOOK_DEPTH)
+                else:
+                    book = await feed.fetch_order_book(symbol, self.config.book_depth)
                 self.counters.exchange_calls += 1
             except ExchangeError:
                 book = None  # the snapshot can do without the book's imbalance
@@ -215,31 +229,42 @@ class MarketHub:
                     self.counters.exchange_calls += 1
                 except ExchangeError:
                     funding = None
-            return _Market(ticker, book, funding)
+            return _Market(ticker, book, funding, imbalance)
 
         state = await self._once(("market", *key), fetch)
         _remember(self._market, key, state, self._max_entries)
         return state
 
     async def _once(self, key: tuple, make: Any) -> Any:
-        """However many engines ask at once, the first does the work and the others await its result."""
-        future = self._in_flight.get(key)
-        if future is not None:
-            return await asyncio.shield(future)
-        future = asyncio.get_running_loop().create_future()
-        self._in_flight[key] = future
+        """However many engines ask at once, the first does the work and the others await its result.
+
+        A waiter's future is made only when a second asker arrives while the work is suspended: alone (a
+        replay, or any work that does not wait) the first asker pays for no future at all."""
+        waiters = self._in_flight.get(key)
+        if waiters is not None:
+            future = asyncio.get_running_loop().create_future()
+            waiters.append(future)
+            return await future  # cancelling this waiter cancels its own future only, never the work
+        waiters = self._in_flight[key] = []
         try:
             result = await make()
         except BaseException as exc:
-            if not future.done():
-                future.set_exception(exc)
-                future.exception()  # retrieved: waiters re-raise it, nobody logs "never retrieved"
+            for future in waiters:
+                if not future.done():
+                    future.set_exception(exc)  # each waiter awaits its future, so each re-raises it
             raise
         else:
-            future.set_result(result)
+            for future in waiters:
+                if not future.done():
+                    future.set_result(result)
             return result
         finally:
             self._in_flight.pop(key, None)
+
+
+def _is_live(rows: IndicatorRows) -> bool:
+    """A bounded series the hub extends with the fetched window (not rows preloaded over a whole history)."""
+    return isinstance(rows, IndicatorSeries) and rows.max_candles is not None
 
 
 def _remember(cache: OrderedDict, key: tuple, value: Any, limit: int) -> None:

@@ -11,29 +11,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any
 
 from loguru import logger
 
 from adapters.exchange.errors import ExchangeError, OrderStateUnknown
 from adapters.exchange.port import ExchangePort
-from domain.decision import Action
 from domain.market import MarketInfo
 from domain.money import ms_to_datetime, to_decimal
 from domain.snapshot import consultation_key
-from domain.trading import Order, OrderSide, OrderStatus, Position, PositionSide
+from domain.trading import Order, OrderStatus, Position, PositionSide
 from domain.vote import ConsensusResult
 from engine.events import CLOSE_KINDS, EngineEvent, EventKind
 from engine.formatting import REASON_WORDS, amount, price, signed, when
 from engine.ids import Intent
 from engine.market_hub import MarketHub
 from engine.notifier import Notifier
+from engine.pending_entry import approved_from, approved_json
 from engine.records import ClosedTrade, DecisionRecord, EquityPoint
 from engine.state import PairState, UserBook
 from engine.store import EngineStore
 from engine.trader import ProtectionFailed, Trader
 from risk import (
-    Approved,
     BreakerEvent,
     BreakerEventKind,
     MarketConditions,
@@ -76,14 +74,18 @@ class PairEngine:
         book: UserBook,
         config: PairConfig,
         record_equity: bool = True,
+        keep_curve: bool = True,
     ) -> None:
+        """record_equity: an equity snapshot goes to the store every cycle; keep_curve: every mark is also kept
+        in memory (equity_curve, for a backtest's report; a live engine keeps only the last one)."""
         self.user_id, self.symbol = user_id, symbol
         self.exchange, self.market, self.hub, self.store = exchange, market, hub, store
         self.notifier, self.risk, self.book, self.config = notifier, risk, book, config
         self.trader = Trader(exchange, store, market, user_id)
         self.state = PairState()
-        self.record_equity = record_equity
+        self.record_equity, self.keep_curve = record_equity, keep_curve
         self.equity_curve: list[EquityPoint] = []
+        self.last_equity: EquityPoint | None = None
         self.closed_trades: list[ClosedTrade] = []
         self.unknown_orders: set[str] = set()
         self._started = False
@@ -133,7 +135,7 @@ class PairEngine:
         pending = self.state.pending_entry
         if pending is None or pending.get("client_order_id") != order.client_order_id:
             return
-        approved = _approved_from(pending)
+        approved = approved_from(pending)
         trade = await self.trader.book_entry(approved, order, row, int(pending["candle_ts"]), now_ms)
         await self._save(replace(self.state, open_trade=trade, pending_entry=None))
 
@@ -196,8 +198,10 @@ class PairEngine:
         unrealized = sum((p.unrealized_pnl for p in positions), Decimal(0))
         self.book.observe(balance, unrealized, ms_to_datetime(now_ms).date())
         self.book.open_positions = len(positions)
-        if self.record_equity:
-            self.equity_curve.append(EquityPoint(now_ms, self.book.equity, balance, unrealized))
+        if self.record_equity or self.keep_curve:
+            self.last_equity = EquityPoint(now_ms, self.book.equity, balance, unrealized)
+            if self.keep_curve:
+                self.equity_curve.append(self.last_equity)
         return next((p for p in positions if p.symbol == self.symbol), None)
 
     async def cycle(self, now_ms: int) -> None:
@@ -254,8 +258,8 @@ class PairEngine:
         position = await self.mark(now_ms)
         await self._save(self.state, position)
         await self.store.save_user(self.book)
-        if self.record_equity:
-            await self.store.equity_point(self.user_id, self.symbol, self.equity_curve[-1])
+        if self.record_equity and self.last_equity is not None:
+            await self.store.equity_point(self.user_id, self.symbol, self.last_equity)
 
     async def act(self, verdict: Verdict, result: ConsensusResult, now_ms: int, held: PositionSide) -> Outcome:
         if isinstance(verdict, Rejected):
@@ -269,7 +273,7 @@ class PairEngine:
             assert trade is not None
             closed = await self.trader.exit(trade, now_ms, Intent.EXIT, now_ms, "signal")
             await self._closed(closed)
-            return "executed", verdict.code, verdict.message, None
+            return "executed", verdict.code, verdict.message, closed.exit_row
         if held is not PositionSide.FLAT:
             return "skipped", "already_in_position", f"Already {held.value}; no adding to an open position.", None
         if self.unknown_orders:
@@ -277,7 +281,7 @@ class PairEngine:
         pending = {
             "client_order_id": self.trader.cid(now_ms, Intent.ENTRY),
             "candle_ts": now_ms,
-            **_approved_json(verdict),
+            **approved_json(verdict),
         }
         await self._save(replace(self.state, pending_entry=pending))
         try:
@@ -391,21 +395,3 @@ class PairEngine:
             await self.notifier.notify(event)
         except Exception:  # noqa: BLE001 - a transport failure never stops trading
             logger.bind(user=self.user_id, symbol=self.symbol).exception("could not deliver an alert")
-
-
-def _approved_json(verdict: Approved) -> dict[str, object]:
-    return {
-        "action": verdict.action.value, "side": verdict.side.value, "amount": str(verdict.amount),
-        "price": str(verdict.price), "notional": str(verdict.notional), "leverage": verdict.leverage,
-        "stop_loss": str(verdict.stop_loss), "take_profit": str(verdict.take_profit), "message": verdict.message,
-    }  # fmt: skip
-
-
-def _approved_from(data: dict[str, Any]) -> Approved:
-    """The approved entry saved (as _approved_json) before its order was sent."""
-    return Approved(
-        action=Action(data["action"]), side=OrderSide(data["side"]), amount=Decimal(data["amount"]),
-        price=Decimal(data["price"]), notional=Decimal(data["notional"]), leverage=int(data["leverage"]),
-        is_exit=False, reduce_only=False, message=str(data["message"]),
-        stop_loss=Decimal(data["stop_loss"]), take_profit=Decimal(data["take_profit"]),
-    )  # fmt: skip

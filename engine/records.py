@@ -64,6 +64,7 @@ class ClosedTrade:
     reason: str
     opened_ms: int
     closed_ms: int
+    exit_row: int | None = None  # the orders row of the exit (None: the market closed it without an order of ours)
 
 
 @dataclass(frozen=True, slots=True)

@@ -91,17 +91,21 @@ class ProfitCalls:
     async def leaderboard(self, telegram_id: int, limit: int = 10) -> Leaderboard:
         async with self.ctx.session(telegram_id) as (session, user):
             me, opted_in = user.id, on_leaderboard(user.settings)
-            rows = await self._rows(session)
+            rows = await self._rows(session, me, opted_in)
         entries = tuple(
             LeaderEntry(rank, name, fraction, uid == me)
             for rank, (uid, name, fraction) in enumerate(rows[: max(1, limit)], start=1)
         )
         return Leaderboard(entries, opted_in)
 
-    async def _rows(self, session: AsyncSession) -> list[tuple[int, str, Decimal]]:
+    async def _rows(self, session: AsyncSession, me: int, opted_in: bool) -> list[tuple[int, str, Decimal]]:
+        """The cached standings, recomputed after the TTL or when they disagree with the caller's own choice (who
+        has just joined or left sees it at once)."""
         now = self.ctx.now_ms()
-        if self._standings is not None and now - self._standings[0] < self._ttl_ms:
-            return self._standings[1]
+        cached = self._standings
+        if cached is not None and now - cached[0] < self._ttl_ms:
+            if any(uid == me for uid, _, _ in cached[1]) == opted_in:
+                return cached[1]
         rows = []
         for user, state, account in await UserRepository(session).standings():
             if not on_leaderboard(user.settings) or user.status == "blocked" or state is None or account is None:

@@ -215,5 +215,5 @@ class Trader:
         )
         return ClosedTrade(
             self.symbol, trade.side.value, trade.amount, trade.entry_price, exit_price, pnl,
-            trade.entry_fee + exit_fee, reason, trade.opened_ms, closed_ms,
+            trade.entry_fee + exit_fee, reason, trade.opened_ms, closed_ms, row,
         )  # fmt: skip

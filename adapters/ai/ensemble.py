@@ -3,6 +3,10 @@
 Each provider gets its own timeout, the whole call an overall deadline: those two bound the latency. There is
 no earlier stop, because any answer still outstanding could change the decision (see consensus). Analysts still
 running at the deadline are cancelled and recorded as abstentions ("timeout: overall deadline").
+
+An ensemble of synchronous analysts only (the offline ones: CPU work with nothing to wait for, which no
+timeout could interrupt anyway) asks them one after the other in the caller's task (decide_now): the same
+votes, the same consensus, without a task, a timeout or a trip through the event loop per analyst.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Protocol, cast, runtime_checkable
 
 from loguru import logger
 
@@ -44,6 +49,13 @@ class EnsembleConfig:
         object.__setattr__(self, "weights", MappingProxyType(dict(self.weights)))
 
 
+@runtime_checkable
+class SynchronousAnalyst(Protocol):
+    """An analyst whose vote is plain computation: vote_now(snapshot) is what analyse(snapshot) returns."""
+
+    def vote_now(self, snapshot: MarketSnapshot) -> Vote: ...
+
+
 class Ensemble:
     """A fixed set of analysts and the rules to combine them."""
 
@@ -53,12 +65,16 @@ class Ensemble:
         self.providers = tuple(providers)
         self.config = config or EnsembleConfig()
         self.fingerprint = _fingerprint(self.providers, self.config)
+        # every analyst synchronous: decide_now answers without the event loop
+        self.synchronous = all(isinstance(provider, SynchronousAnalyst) for provider in self.providers)
 
     def __repr__(self) -> str:
         names = ", ".join(f"{p.name}/{p.model}" for p in self.providers)
         return f"Ensemble([{names}], fingerprint={self.fingerprint})"
 
     async def decide(self, snapshot: MarketSnapshot) -> ConsensusResult:
+        if self.synchronous:
+            return self.decide_now(snapshot)
         config = self.config
         tasks = {asyncio.create_task(self._ask(provider, snapshot)): provider for provider in self.providers}
         pending: set[asyncio.Task[Vote]] = set(tasks)
@@ -70,6 +86,16 @@ class Ensemble:
         except asyncio.CancelledError:
             await _cancel(pending, tasks, "cancelled")
             raise
+        return self._combine(votes, snapshot)
+
+    def decide_now(self, snapshot: MarketSnapshot) -> ConsensusResult:
+        """decide() for an ensemble of synchronous analysts, in the analysts' order, as decide() collects them."""
+        if not self.synchronous:
+            raise TypeError("decide_now needs every analyst to be synchronous (SynchronousAnalyst)")
+        return self._combine([self._ask_now(provider, snapshot) for provider in self.providers], snapshot)
+
+    def _combine(self, votes: list[Vote], snapshot: MarketSnapshot) -> ConsensusResult:
+        config = self.config
         result = consensus(
             votes, min_consensus=config.min_consensus, min_responders=config.min_responders, weights=config.weights
         )
@@ -93,6 +119,16 @@ class Ensemble:
                 return await provider.analyse(snapshot)
         except TimeoutError:
             return abstention(provider.name, provider.model, "timeout", latency_ms=watch.elapsed_ms)
+        except Exception as exc:
+            return abstention(
+                provider.name, provider.model, f"error: {type(exc).__name__}", latency_ms=watch.elapsed_ms
+            )
+
+    def _ask_now(self, provider: AIProvider, snapshot: MarketSnapshot) -> Vote:
+        """_ask for a synchronous analyst: an analyst that breaks the never-raise rule still abstains."""
+        watch = Stopwatch()
+        try:
+            return cast(SynchronousAnalyst, provider).vote_now(snapshot)
         except Exception as exc:
             return abstention(
                 provider.name, provider.model, f"error: {type(exc).__name__}", latency_ms=watch.elapsed_ms

@@ -24,4 +24,7 @@ class AIProvider(Protocol):
 class VoteRecorder(Protocol):
     """Stores every vote of one ensemble call (table ai_decisions); called once per ensemble call."""
 
-    async def record(self, snapshot_key: SnapshotKey, result: ConsensusResult) -> None: ...
+    async def record(self, snapshot_key: SnapshotKey, result: ConsensusResult, key: str) -> None:
+        """key: the consultation's text key (domain.snapshot.consultation_key: the snapshot key and the ensemble's
+        fingerprint), the one trade_decisions.consultation_key refers to."""
+        ...

@@ -16,7 +16,7 @@ class InMemoryVoteRecorder:
         self._max_records = max_records
         self._lock = asyncio.Lock()
 
-    async def record(self, snapshot_key: SnapshotKey, result: ConsensusResult) -> None:
+    async def record(self, snapshot_key: SnapshotKey, result: ConsensusResult, key: str = "") -> None:
         async with self._lock:
             self.records.append((snapshot_key, result))
             del self.records[: max(len(self.records) - self._max_records, 0)]

@@ -3,6 +3,9 @@
 However many engines ask at once, the first starts the call and the others await the same future; a small
 bounded cache answers late askers for the same candle. The call runs in its own task, so an engine that is
 cancelled while waiting does not cancel the answer the others are waiting for. Votes are recorded once.
+
+An ensemble of synchronous analysts with no recorder answers in the caller's task: nothing in that call
+awaits, so no other engine can ask meanwhile and no cancellation can land in it; the task would add only cost.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from loguru import logger
 
 from adapters.ai.ensemble import Ensemble
 from adapters.ai.port import VoteRecorder
-from domain.snapshot import MarketSnapshot, SnapshotKey
+from domain.snapshot import MarketSnapshot, SnapshotKey, consultation_key
 from domain.vote import ConsensusResult
 
 SharedKey = tuple[SnapshotKey, str]
@@ -35,6 +38,11 @@ class SharedEnsemble:
         if cached is not None:
             self._answers.move_to_end(key)
             return cached
+        if self._recorder is None and self.ensemble.synchronous:
+            self.calls += 1
+            result = self.ensemble.decide_now(snapshot)
+            self._remember(key, result)
+            return result
         task = self._in_flight.get(key)
         if task is None:
             task = asyncio.create_task(self._call(key, snapshot), name=f"ensemble {snapshot.symbol} {snapshot.key}")
@@ -52,19 +60,22 @@ class SharedEnsemble:
         try:
             self.calls += 1
             result = await self.ensemble.decide(snapshot)
-            self._answers[key] = result
-            while len(self._answers) > self._max_entries:
-                self._answers.popitem(last=False)
+            self._remember(key, result)
             await self._record(snapshot.key, result)
             return result
         finally:
             self._in_flight.pop(key, None)
+
+    def _remember(self, key: SharedKey, result: ConsensusResult) -> None:
+        self._answers[key] = result
+        while len(self._answers) > self._max_entries:
+            self._answers.popitem(last=False)
 
     async def _record(self, snapshot_key: SnapshotKey, result: ConsensusResult) -> None:
         """A failing recorder is logged, never allowed to withhold a decision from the engines."""
         if self._recorder is None:
             return
         try:
-            await self._recorder.record(snapshot_key, result)
+            await self._recorder.record(snapshot_key, result, consultation_key(snapshot_key, self.ensemble.fingerprint))
         except Exception:
             logger.bind(symbol=snapshot_key.symbol).exception("could not record the ensemble's votes")

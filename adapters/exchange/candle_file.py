@@ -15,13 +15,14 @@ import io
 import os
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from importlib import resources
 from itertools import pairwise
 from pathlib import Path
 from typing import IO
 
 from domain.market import TIMEFRAME_MS, Candle
-from domain.money import ms_to_datetime, to_decimal
+from domain.money import ms_to_datetime
 
 COLUMNS = ("timestamp", "open", "high", "low", "close", "volume")
 SHIPPED_BTC_USD_1H = "btc_usd_1h_coinbase_2017_2019.csv.gz"
@@ -60,11 +61,28 @@ def _open_text(path: Path, mode: str) -> IO[str]:
     return open(path, mode, encoding="utf-8", newline="")
 
 
+def _number(cell: str) -> Decimal:
+    """to_decimal(cell.strip()), without its checks for other types (Decimal ignores surrounding whitespace)."""
+    try:
+        value = Decimal(cell)
+    except InvalidOperation:
+        raise ValueError(f"not a number: {cell.strip()!r}") from None
+    if not value.is_finite():
+        raise ValueError(f"not a finite number: {cell.strip()!r}")
+    return value
+
+
 def _parse_row(row: list[str]) -> Candle:
     if len(row) != len(COLUMNS):
         raise ValueError(f"expected {len(COLUMNS)} columns ({','.join(COLUMNS)}), found {len(row)}")
     ts = parse_timestamp(row[0])
-    open_, high, low, close, volume = (to_decimal(cell.strip()) for cell in row[1:])
+    open_, high, low, close, volume = (
+        _number(row[1]),
+        _number(row[2]),
+        _number(row[3]),
+        _number(row[4]),
+        _number(row[5]),
+    )
     if min(open_, high, low, close) <= 0:
         raise ValueError("prices must be positive")
     if volume < 0:

@@ -71,3 +71,21 @@ def test_compute_indicators_when_volumes_given_then_ratio_is_last_over_mean_of_2
     assert compute_indicators(candles).volume_ratio == pytest.approx(volumes[-1] / statistics.fmean(volumes[-21:-1]))
     silent = [replace(candle, volume=Decimal(0)) for candle in candles]
     assert compute_indicators(silent).volume_ratio is None
+
+
+def test_import_when_the_engine_modules_are_imported_then_pandas_is_loaded_only_to_compute() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import sys, engine.pair_engine, engine.market_hub, analysis.snapshot, analysis.indicator_series\n"
+        "assert not {'pandas', 'pandas_ta', 'numba'} & set(sys.modules), 'loaded at import'\n"
+        "from analysis.indicators import compute_indicators\n"
+        "from tests.analysis.market import btc\n"
+        "compute_indicators(btc()[:300])\n"
+        "assert 'pandas_ta' in sys.modules\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    run = subprocess.run([sys.executable, "-c", code], cwd=root, check=False, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr

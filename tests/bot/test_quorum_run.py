@@ -26,7 +26,9 @@ async def telegram() -> AsyncIterator[FakeTelegram]:
         yield fake
 
 
-async def _start(telegram: FakeTelegram, database: Path, log: Path) -> asyncio.subprocess.Process:
+async def _start(
+    telegram: FakeTelegram, database: Path, log: Path, speed: int = 3600 * 36
+) -> asyncio.subprocess.Process:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI", "ANTHROPIC", "DEEPSEEK"))}
     env.update(
         TELEGRAM_BOT_TOKEN=telegram.token, TELEGRAM_API_BASE_URL=telegram.base_url,
@@ -34,7 +36,7 @@ async def _start(telegram: FakeTelegram, database: Path, log: Path) -> asyncio.s
     )  # fmt: skip
     handle = log.open("ab")
     return await asyncio.create_subprocess_exec(
-        str(QUORUM), "run", "--replay", str(shipped_candle_file()), "--speed", str(3600 * 36),
+        str(QUORUM), "run", "--replay", str(shipped_candle_file()), "--speed", str(speed),
         env=env, stdout=handle, stderr=handle, cwd=database.parent,
     )  # fmt: skip
 
@@ -84,3 +86,72 @@ async def test_quorum_run_when_a_new_user_follows_the_readme_then_trade_alerts_a
         if restarted.returncode is None:
             restarted.kill()
             await restarted.wait()
+
+
+@pytest.mark.slow
+async def test_quorum_run_when_two_users_trade_through_faults_then_alerts_reach_only_their_owner_and_none_is_lost(
+    telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    """Two users over Telegram; Ann's breaker trips on her first loss and she resumes it with the button; Telegram
+    answers 502 for a while in the middle; every alert the outbox holds for a user arrived in that user's chat,
+    once, and nowhere else."""
+    import sqlite3
+
+    database, log = tmp_path / "quorum.db", tmp_path / "quorum.log"
+    process = await _start(telegram, database, log, speed=3600 * 12)  # a 7-day breaker stays open ~14 s
+    ann, ben = telegram.user(5151, "Ann"), telegram.user(5252, "Ben")
+    try:
+        await telegram.wait_for_call("getUpdates", timeout=60)
+        for user, commands in (
+            (ann, ("/start", "/connect paper 10000", "/settings breaker_max_consecutive_losses 1",
+                   "/settings breaker_cooldown_minutes 10080", "/addpair BTC/USDT 1000")),
+            (ben, ("/start", "/connect paper 20000", "/addpair btcusdt 3000 2")),
+        ):  # fmt: skip
+            for command in commands:
+                await telegram.send_text(user, command)
+                await telegram.wait_for_reply(user, timeout=30)
+        telegram.fail("sendMessage", times=6, status=502)  # Telegram down for a while: alerts wait, none lost
+        await telegram.wait_until(
+            lambda: any(m.text.startswith("⛔ Circuit breaker tripped") for m in telegram.sent(ann) if m.text),
+            timeout=240, what="Ann's breaker alert",
+        )  # fmt: skip
+        seen = len(telegram.sent(ann))
+        await telegram.send_text(ann, "/resume")
+        await telegram.wait_until(lambda: any(m.buttons() for m in telegram.sent(ann)[seen:]), timeout=30)
+        [preview] = [m for m in telegram.sent(ann)[seen:] if m.buttons()]
+        assert "losing" in preview.text and "reopen" in preview.text.lower()
+        await telegram.press_button(ann, preview, preview.button_data("Resume"))
+        await telegram.wait_until(
+            lambda: "Circuit breaker reset" in (telegram.message(ann, preview.message_id).text or ""),
+            timeout=30, what="the resume confirmation",
+        )  # fmt: skip
+        assert await _stop(process) == 0, log.read_text()[-3000:]
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+    with sqlite3.connect(database) as db:
+        rows = db.execute(
+            "SELECT u.telegram_id, o.text, o.sent_at IS NOT NULL, o.dropped FROM alert_outbox o "
+            "JOIN users u ON u.id = o.user_id ORDER BY o.id"
+        ).fetchall()
+    assert rows and all(sent and not dropped for _, _, sent, dropped in rows), "an alert was not delivered"
+    for user in (ann, ben):
+        expected = sorted(_plain(text) for tid, text, _, _ in rows if tid == user.id)
+        delivered = sorted(m.text or "" for m in telegram.sent(user) if _is_alert(m.text or ""))
+        assert delivered == expected, f"{user.first_name}: alerts in the chat differ from the outbox"
+    assert any(tid == ben.id for tid, _, _, _ in rows) and any(tid == ann.id for tid, _, _, _ in rows)
+
+
+def _is_alert(text: str) -> bool:
+    """Alerts open with their title and symbol (bot/alerts.py render): "📈 Position opened · BTC/USDT"."""
+    from bot.alerts import TITLES
+
+    return text.split("\n", 1)[0].split(" · ", 1)[0] in set(TITLES.values())
+
+
+def _plain(html: str) -> str:
+    from bot.replies import html_to_text
+
+    return html_to_text(html)

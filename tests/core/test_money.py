@@ -19,7 +19,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from domain.money import quantize_down, round_to_step
+from domain.money import quantize_down, round_on_integers, round_to_step
 
 
 @st.composite
@@ -97,3 +97,38 @@ def test_round_to_step_when_any_value_step_and_mode_then_exact_multiple_on_the_a
                 assert not away
             else:
                 assert (exact / size) % 2 == 0
+
+
+@st.composite
+def powers_of_ten(draw: st.DrawFn) -> Decimal:
+    """10**n as a market writes its steps: a single digit 1 at any exponent (0.01, 1E+2)."""
+    return Decimal(1).scaleb(draw(st.integers(min_value=-40, max_value=20)))
+
+
+@given(value=decimals(), step=powers_of_ten(), rounding=st.sampled_from([*ROUNDINGS, ROUND_05UP]))
+@example(value=Decimal("-0.004"), step=Decimal("0.01"), rounding=ROUND_DOWN)  # a zero keeps no sign
+@example(value=Decimal("1E+2"), step=Decimal("0.01"), rounding=ROUND_FLOOR)  # a coarser value gains digits
+@example(value=Decimal(f"{10**60 - 1}E-40"), step=Decimal("1E-40"), rounding=ROUND_UP)  # past any context
+def test_round_to_step_when_step_is_a_power_of_ten_then_fast_path_equals_integer_rounding_digit_for_digit(
+    value: Decimal, step: Decimal, rounding: str
+) -> None:
+    fast, reference = round_to_step(value, step, rounding), round_on_integers(value, step, rounding)
+
+    assert str(fast) == str(reference)  # the same value written the same way (exponent, sign of zero)
+
+
+@given(
+    value=decimals(),
+    exponent=st.integers(min_value=-30, max_value=10),
+    zeros=st.integers(min_value=1, max_value=5),
+    rounding=st.sampled_from([*ROUNDINGS, ROUND_05UP]),
+)
+def test_round_to_step_when_a_power_of_ten_is_written_with_zeros_then_the_result_keeps_the_steps_exponent(
+    value: Decimal, exponent: int, zeros: int, rounding: str
+) -> None:
+    step = Decimal(f"1{'0' * zeros}E{exponent - zeros}")  # 10**exponent written as 10, 100, 0.010, ...
+
+    result = round_to_step(value, step, rounding)
+
+    assert str(result) == str(round_on_integers(value, step, rounding))
+    assert result.as_tuple().exponent == exponent - zeros  # not the exponent a quantize to 1E{exponent} gives

@@ -12,7 +12,8 @@ from config.settings import Settings
 from db.database import Database
 from db.models import AiDecision
 from db.repositories import DecisionRepository, UserRepository
-from db.vote_recorder import DbVoteRecorder, consultation_key
+from db.vote_recorder import DbVoteRecorder
+from domain.snapshot import consultation_key
 from domain.trading import PositionSide
 from tests.ai.market_data import history_snapshot
 
@@ -40,23 +41,22 @@ async def test_shared_ensemble_when_many_users_ask_then_each_vote_stored_once(
         await shared.close()
 
     assert shared.calls == 2
+    key = consultation_key(snapshot.key, shared.ensemble.fingerprint)  # what the engine's decisions refer to
     assert len({id(result) for result in results}) == 1
     providers = sorted(vote.provider for vote in results[0].votes)
     async with database.transaction() as session:
         rows = list(await session.scalars(select(AiDecision).where(AiDecision.symbol == symbol)))
         assert len(rows) == 2 * len(providers)
-        flat = sorted(r.provider for r in rows if r.consultation_key == consultation_key(snapshot.key))
+        flat = sorted(r.provider for r in rows if r.consultation_key == key)
         assert flat == providers
         user, _ = await UserRepository(session).register(telegram_id())
         decision = await DecisionRepository(session).add_decision(
-            user.id, symbol, consultation_key(snapshot.key), results[0].decision.action.value, "hold"
+            user.id, symbol, key, results[0].decision.action.value, "hold"
         )
         votes = await DecisionRepository(session).votes(user.id, decision.id)
         assert [v.provider for v in votes] == providers
         assert all(v.latency_ms is not None and v.prompt_version for v in votes)
         count = await session.scalar(
-            select(func.count())
-            .select_from(AiDecision)
-            .where(AiDecision.consultation_key == consultation_key(snapshot.key))
+            select(func.count()).select_from(AiDecision).where(AiDecision.consultation_key == key)
         )
         assert count == len(providers)

@@ -8,8 +8,6 @@ from collections import Counter
 from datetime import UTC, datetime
 from decimal import Decimal
 
-import pytest
-
 from domain.money import ms_to_datetime
 from tests.demo.conftest import BREAKER_SPAN, DemoResult, DemoRows
 
@@ -114,12 +112,6 @@ def test_demo_when_cycles_run_then_every_decision_is_stored_as_the_summary_count
     assert len(rows.equity) == summary.cycles  # one equity snapshot per cycle
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="db/vote_recorder.py stores votes under exchange:symbol:candle:side, while the engine records its "
-    "decisions under the same key plus the ensemble fingerprint (domain.snapshot.consultation_key): the votes "
-    "reach no decision until the recorder uses the engine's key",
-)
 def test_demo_when_cycles_run_then_every_decision_reaches_its_three_votes(breaker_rows: DemoRows) -> None:
     rows = breaker_rows
     votes_by_key = Counter(vote.consultation_key for vote in rows.votes)

@@ -70,7 +70,8 @@ class KeyedVoteRecorder:
     def __init__(self, database: Database, fingerprint: str) -> None:
         self.database, self.fingerprint = database, fingerprint
 
-    async def record(self, key: SnapshotKey, result: ConsensusResult) -> None:
+    async def record(self, key: SnapshotKey, result: ConsensusResult, text_key: str = "") -> None:
+        assert not text_key or text_key == consultation_key(key, self.fingerprint)
         info = ConsultationInfo(consultation_key(key, self.fingerprint), key.exchange, key.symbol, key.candle_ts,
                                 key.position_side.value)  # fmt: skip
         async with self.database.transaction() as session:

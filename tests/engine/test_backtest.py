@@ -59,3 +59,15 @@ def test_backtest_when_budget_exceeds_balance_then_clear_error(tmp_path: Path) -
     options = BacktestOptions(data=shipped_candle_file(), out=tmp_path, balance=Decimal(100), budget=Decimal(200))
     with pytest.raises(BacktestError, match="more than the --balance"):
         asyncio.run(run_backtest(options, Settings(_env_file=None)))
+
+
+def test_batch_collection_when_left_then_the_collector_is_as_it_was() -> None:
+    import gc
+
+    from engine.backtest import batch_collection
+
+    before = gc.get_threshold()
+    with pytest.raises(RuntimeError), batch_collection(threshold=12_345):
+        assert gc.get_threshold() == (12_345, *before[1:])
+        raise RuntimeError("the run failed")
+    assert gc.get_threshold() == before

@@ -9,9 +9,19 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from domain.market import Candle
-from engine.charts import TradeMarker, candle_chart, equity_chart
+from engine.charts import (
+    ChartWorker,
+    EquitySeries,
+    TradeMarker,
+    candle_chart,
+    draw_equity,
+    envelope_indices,
+    equity_chart,
+)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
@@ -95,3 +105,44 @@ def test_import_when_engine_charts_is_imported_then_matplotlib_is_not_loaded() -
     code = "import sys, engine.charts; sys.exit('matplotlib' in sys.modules)"
     root = Path(__file__).resolve().parents[2]
     assert subprocess.run([sys.executable, "-c", code], cwd=root, check=False).returncode == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    values=st.lists(st.floats(min_value=-1e6, max_value=1e6), min_size=1, max_size=3000),
+    gaps=st.lists(st.integers(min_value=1, max_value=5), min_size=1, max_size=3000),
+    columns=st.integers(min_value=1, max_value=200),
+)
+def test_envelope_indices_when_any_curve_then_each_columns_ends_and_extremes_are_kept(values, gaps, columns):
+    x = [float(sum(gaps[: i % len(gaps)]) + i) for i in range(len(values))]
+    other = [-v / 2 for v in values]
+
+    keep = envelope_indices(x, (values, other), columns)
+
+    assert keep == sorted(set(keep)) and keep[0] == 0 and keep[-1] == len(values) - 1
+    if len(values) <= 6 * columns:
+        assert keep == list(range(len(values)))
+        return
+    span = x[-1] - x[0]
+    column_of = [min(int((xi - x[0]) / span * columns), columns - 1) for xi in x]
+    kept = set(keep)
+    for column in set(column_of):
+        members = [i for i, c in enumerate(column_of) if c == column]
+        for series in (values, other):
+            assert min(series[i] for i in members) in {series[i] for i in members if i in kept}
+            assert max(series[i] for i in members) in {series[i] for i in members if i in kept}
+        assert members[0] in kept and members[-1] in kept
+    assert len(keep) <= 6 * columns
+
+
+def test_chart_worker_when_drawing_then_the_same_png_as_drawing_here(tmp_path: Path) -> None:
+    points = [(T0 + timedelta(hours=i), Decimal(1000) + Decimal(i % 97) - Decimal(i % 13) * 3) for i in range(9000)]
+    series = EquitySeries.of(points, Decimal(1000))
+    worker = ChartWorker()
+
+    worker.draw(series, tmp_path / "worker.png", title="Backtest equity")
+    here = draw_equity(series, tmp_path / "here.png", title="Backtest equity")
+
+    assert (tmp_path / "worker.png").read_bytes() == here == equity_chart(points, None, title="Backtest equity",
+                                                                          starting_balance=Decimal(1000))  # fmt: skip
+    assert png_size(here) == (1000, 600)

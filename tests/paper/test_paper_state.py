@@ -17,6 +17,7 @@ from adapters.exchange.paper import (
     account_from_state,
     account_to_state,
 )
+from adapters.exchange.paper.state import STATE_VERSION
 from domain.trading import OrderRequest, OrderSide, OrderStatus, OrderType
 
 from .scripted_feed import START_MS, ScriptedFeed, ladder, perp_market, spot_market
@@ -180,7 +181,7 @@ async def test_open_when_state_is_version_1_then_the_averaged_entry_becomes_a_co
     assert position.entry_price == D("100.6666666666666666666666667") and position.margin == D("30.2")
     assert position.unrealized_pnl == D(1)  # version 1 showed 0.9999999999999999999999999 (3 * 101 - 3 * entry)
     state = paper.state()
-    assert state["version"] == 2 and state["positions"][PERP]["cost"] == "302.000000000000"
+    assert state["version"] == STATE_VERSION and state["positions"][PERP]["cost"] == "302.000000000000"
     assert [fill.realized_pnl for order in paper.account.orders.values() for fill in order.fills] == [None, None]
     assert account_to_state(account_from_state(json.loads(json.dumps(state)))) == state
 
@@ -188,4 +189,4 @@ async def test_open_when_state_is_version_1_then_the_averaged_entry_becomes_a_co
     await paper.create_order(OrderRequest(PERP, OrderSide.SELL, OrderType.MARKET, D(3), "close", reduce_only=True))
 
     assert (await paper.fetch_balance()).total("USDT") == D(1000) + position.unrealized_pnl  # not a digit lost
-    assert (await store.load())["version"] == 2
+    assert (await store.load())["version"] == STATE_VERSION

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from itertools import pairwise
 
@@ -18,6 +19,7 @@ from adapters.exchange.replay import (
     ReplayFeed,
     ReplaySeries,
     SimulatedClock,
+    SyntheticBookModel,
     UnsupportedTimeframe,
     default_market,
 )
@@ -233,3 +235,39 @@ async def test_close_times_when_iterated_then_every_four_hours_until_data_ends(s
 
     assert all(later - earlier == 4 * HOUR for earlier, later in pairwise(times))
     assert times[0] % (4 * HOUR) == 0 and times[-1] <= shipped_candles[-1].ts + HOUR
+
+
+WIDE_BOOK = SyntheticBookModel(max_spread=D("0.5"), spread_atr_factor=D(40))  # gaps of up to a quarter of the price
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    offset_hours=st.integers(min_value=1, max_value=20_000),
+    limit=st.integers(min_value=1, max_value=60),
+    depth=st.integers(min_value=1, max_value=60),
+    wide=st.booleans(),
+    price_step=st.sampled_from([None, D("0.05"), D("0.3"), D("1E+1")]),
+    first_asks=st.booleans(),
+)
+async def test_order_book_imbalance_when_anywhere_then_the_imbalance_of_the_book_digit_for_digit(
+    shipped_candles, offset_hours, limit, depth, wide, price_step, first_asks
+):
+    """What a market hub reads instead of the book: the same number as OrderBook.imbalance of the book the feed
+    would return, with power-of-ten and other steps, and books whose deep bids have no positive price."""
+    now = shipped_candles[0].ts + min(offset_hours, len(shipped_candles)) * HOUR
+    market = default_market(SYMBOL, MarketType.PERPETUAL, shipped_candles[0].close)
+    if price_step is not None:
+        market = replace(market, price_step=price_step)
+    model = WIDE_BOOK if wide else SyntheticBookModel()
+
+    def feed() -> ReplayFeed:
+        series = ReplaySeries(market=market, candles=shipped_candles, base_timeframe="1h")
+        return ReplayFeed(SimulatedClock(now), series, book_model=model)
+
+    lazy, built = feed(), feed()
+    if first_asks:  # levels already built for a deeper book: the imbalance is read from them
+        await lazy.fetch_order_book(SYMBOL, limit + 5)
+    book = await built.fetch_order_book(SYMBOL, limit)
+
+    assert str(await lazy.order_book_imbalance(SYMBOL, limit, depth)) == str(book.imbalance(depth))
+    assert await lazy.fetch_order_book(SYMBOL, limit) == book  # and the book itself is unchanged by it

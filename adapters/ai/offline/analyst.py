@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from decimal import ROUND_HALF_EVEN, Decimal
+from functools import lru_cache
+from json.encoder import encode_basestring_ascii as _quote  # what json.dumps quotes strings with
 
 from adapters.ai.parsing import AnswerRejected, parse_decision
 from adapters.ai.votes import Stopwatch, abstention
 from domain.decision import Action, Decision
 from domain.money import to_decimal
 from domain.snapshot import MarketSnapshot, TimeframeView
+from domain.trading import PositionSide
 from domain.vote import Vote
 
 OFFLINE_VERSION = "offline-v1"
@@ -32,11 +35,18 @@ class OfflineAnalyst(ABC):
         """A decision for the snapshot; raise InsufficientData when the indicators are not there yet."""
 
     async def analyse(self, snapshot: MarketSnapshot) -> Vote:
+        return self.vote_now(snapshot)
+
+    def vote_now(self, snapshot: MarketSnapshot) -> Vote:
+        """The vote, computed synchronously: what analyse() returns (an ensemble of offline analysts calls this
+        directly, without a task or a timeout, as there is nothing to wait for)."""
         watch = Stopwatch()
         try:
             decision = self.assess(snapshot)
-            raw = json.dumps(_as_answer(decision))
-            decision = parse_decision(raw, snapshot.price, snapshot.position_side)  # same bar as the LLMs
+            answer = _as_answer(decision)
+            raw = answer_text(answer)
+            # the same bar as the LLMs: parse_decision of the decoded answer, which is what decoding raw gives
+            decision = checked(answer, raw, snapshot.price, snapshot.position_side)
         except InsufficientData as exc:
             return abstention(self.name, self.model, f"insufficient_data: {exc}", prompt_version=OFFLINE_VERSION)
         except AnswerRejected as exc:
@@ -55,6 +65,26 @@ class OfflineAnalyst(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
+
+
+_PRICE_FREE = frozenset((Action.HOLD.value, Action.CLOSE.value))  # parse_decision reads no price for these
+_CHECKED: OrderedDict[tuple[str, PositionSide], Decision] = OrderedDict()
+_CHECKED_MAX = 4096
+
+
+def checked(answer: dict[str, str | None], raw: str, price: Decimal, side: PositionSide) -> Decision:
+    """parse_decision(answer, price, side). A HOLD or CLOSE answer is checked without the price, so the same
+    text on the same side always gives the same decision: those (most of the votes, often repeated word for
+    word) are checked once and remembered, in a bounded cache. A refused answer raises every time."""
+    if answer["action"] not in _PRICE_FREE:
+        return parse_decision(answer, price, side)
+    key = (raw, side)
+    decision = _CHECKED.get(key)
+    if decision is None:
+        decision = _CHECKED[key] = parse_decision(answer, price, side)
+        if len(_CHECKED) > _CHECKED_MAX:
+            _CHECKED.popitem(last=False)
+    return decision
 
 
 def base_view(snapshot: MarketSnapshot) -> TimeframeView:
@@ -77,7 +107,12 @@ def require(value: float | None, what: str) -> float:
 
 def confidence(value: float) -> Decimal:
     clamped = min(max(value, 0.0), 0.95)
-    return to_decimal(clamped).quantize(CONFIDENCE_STEP, rounding=ROUND_HALF_EVEN)
+    return _confidence(repr(clamped))  # to_decimal(clamped) reads a float through its repr too
+
+
+@lru_cache(maxsize=4096)  # the analysts' convictions are a few constants and sums of them
+def _confidence(text: str) -> Decimal:
+    return to_decimal(text).quantize(CONFIDENCE_STEP, rounding=ROUND_HALF_EVEN)
 
 
 def price_step(price: Decimal) -> Decimal:
@@ -104,7 +139,16 @@ def hold(reasoning: str, conviction: float = 0.5) -> Decision:
     return Decision(Action.HOLD, confidence(conviction), None, None, reasoning)
 
 
-def _as_answer(decision: Decision) -> dict:
+def answer_text(answer: dict[str, str | None]) -> str:
+    """json.dumps(answer) for an answer of strings and None (what _as_answer builds), written directly."""
+    return "{" + ", ".join([f"{_quote(key)}: {_json(value)}" for key, value in answer.items()]) + "}"
+
+
+def _json(value: str | None) -> str:
+    return "null" if value is None else _quote(value)
+
+
+def _as_answer(decision: Decision) -> dict[str, str | None]:
     return {
         "action": decision.action.value,
         "confidence": str(decision.confidence),

@@ -6,6 +6,7 @@ decides a fill lives here so it can be tested, and property-tested, without any 
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -20,7 +21,7 @@ from .exact import exact
 from .fills import anchored_levels, book_side, walk_book
 from .formatting import amount_text
 from .ledger import Ledger
-from .orders import PaperFill, PaperOrder
+from .orders import PaperFill, PaperOrder, RetiredOrder
 from .perpetual import PerpPosition, funding_payment
 from .settlement import PerpetualSettlement, Settlement, SpotSettlement
 from .triggers import order_direction, touch
@@ -48,15 +49,18 @@ class PaperAccount:
     def __init__(self, ledger: Ledger, config: PaperConfig | None = None) -> None:
         self.ledger = ledger
         self.config = config or PaperConfig()
-        self.orders: dict[str, PaperOrder] = {}
-        self.client_ids: dict[str, str] = {}
+        self.orders: dict[str, PaperOrder] = {}  # open orders and the latest final ones, oldest first
+        self.client_ids: dict[str, str] = {}  # client order id -> id, for the orders in `orders`
+        self.retired: dict[str, RetiredOrder] = {}  # by client order id: final orders beyond the recent ones
         self.positions: dict[str, PerpPosition] = {}
         self.leverage: dict[str, int] = {}
         self.marks: dict[str, Mark] = {}
-        self.funding: list[FundingEvent] = []
+        self.funding: deque[FundingEvent] = deque(maxlen=self.config.keep_funding_events)
         self.order_counter = 0
         self.trade_counter = 0
         self.revision = 0  # bumped on every change worth saving
+        self._open: dict[str, PaperOrder] = {}  # every open order (and some just finished), oldest first
+        self._retired_ids: dict[str, str] = {}  # id -> client order id of the retired orders
         self._spot = SpotSettlement(ledger, self.config.spot_fee_currency)
         self._perp = PerpetualSettlement(ledger, self.positions, self.leverage, self.config.maintenance_margin_rate)
 
@@ -65,18 +69,23 @@ class PaperAccount:
     def settlement(self, market: MarketInfo) -> Settlement:
         return self._perp if market.type is MarketType.PERPETUAL else self._spot
 
-    def find_by_client_id(self, client_order_id: str) -> PaperOrder | None:
+    def find_by_client_id(self, client_order_id: str) -> PaperOrder | RetiredOrder | None:
         order_id = self.client_ids.get(client_order_id)
-        return self.orders[order_id] if order_id else None
+        if order_id is not None:
+            return self.orders[order_id]
+        return self.retired.get(client_order_id)
 
-    def get(self, order_id: str, symbol: str) -> PaperOrder:
-        order = self.orders.get(order_id)
+    def get(self, order_id: str, symbol: str) -> PaperOrder | RetiredOrder:
+        order: PaperOrder | RetiredOrder | None = self.orders.get(order_id)
+        if order is None and order_id in self._retired_ids:
+            order = self.retired[self._retired_ids[order_id]]
         if order is None or order.symbol != symbol:
             raise OrderNotFound(f"There is no paper order {order_id} on {symbol}.")
         return order
 
     def open_orders(self, symbol: str | None = None) -> list[PaperOrder]:
-        return [o for o in self.orders.values() if o.is_open and (symbol is None or o.symbol == symbol)]
+        """Open orders, oldest first: read from the open index, so the cost does not grow with the history."""
+        return [o for o in self._open.values() if o.is_open and (symbol is None or o.symbol == symbol)]
 
     def active_symbols(self) -> list[str]:
         """Symbols with something for the market to act on: open orders or an open position."""
@@ -84,6 +93,20 @@ class PaperAccount:
 
     def needs_book(self, symbol: str) -> bool:
         return any(order.is_conditional for order in self.open_orders(symbol))
+
+    @exact
+    def fires_on(self, market: MarketInfo, path: Sequence[tuple[Decimal, int]]) -> bool:
+        """Whether advance(market, path, ...) would fire anything (an order or a liquidation): until something
+        fires nothing changes, so it is the first event of each step of the path from the last price seen."""
+        if not path:
+            return False
+        mark = self.marks.get(market.symbol)
+        previous = mark.price if mark else path[0][0]
+        for price, _ in path:
+            if self._next_event(market, previous, price) is not None:
+                return True
+            previous = price
+        return False
 
     # --- placing and canceling -----------------------------------------------------------------------------
 
@@ -123,20 +146,21 @@ class PaperAccount:
         except (InsufficientFunds, InvalidOrder):
             self.order_counter -= 1
             raise
-        self.orders[order.id] = order
-        self.client_ids[order.client_order_id] = order.id
+        self._add(order)
         self._after_fill(order, market, ts)
         self.revision += 1
+        self._retire_finished()
         return order
 
     @exact
-    def cancel(self, order_id: str, symbol: str, ts: int) -> PaperOrder:
+    def cancel(self, order_id: str, symbol: str, ts: int) -> PaperOrder | RetiredOrder:
         """Cancel an open order and free what it reserved; a finished order is returned unchanged."""
         order = self.get(order_id, symbol)
-        if order.is_open:
+        if isinstance(order, PaperOrder) and order.is_open:
             self.ledger.release(order.reservation_key)
             order.finish(OrderStatus.CANCELED, ts)
             self.revision += 1
+            self._retire_finished()
         return order
 
     @exact
@@ -184,6 +208,7 @@ class PaperAccount:
         if new_mark != mark:
             self.marks[symbol] = new_mark
             self.revision += 1
+        self._retire_finished()
         return changed
 
     def _move(self, market: MarketInfo, start: Decimal, end: Decimal, ts: int, book: OrderBook | None):
@@ -275,8 +300,7 @@ class PaperAccount:
                 realized_pnl=fee - margin,
             )
         )
-        self.orders[order.id] = order
-        self.client_ids[order.client_order_id] = order.id
+        self._add(order)
         self.revision += 1
         return order
 
@@ -295,7 +319,43 @@ class PaperAccount:
         self.revision += 1
         if self._perp.liquidation_reached(market, position, mark, mark) is None:
             return []
-        return [self._liquidate(market, mark, ts), *self._cancel_reduce_only(market, ts)]
+        changed = [self._liquidate(market, mark, ts), *self._cancel_reduce_only(market, ts)]
+        self._retire_finished()
+        return changed
+
+    # --- the order history ---------------------------------------------------------------------------------
+
+    def _add(self, order: PaperOrder) -> None:
+        self.orders[order.id] = order
+        self.client_ids[order.client_order_id] = order.id
+        if order.is_open:
+            self._open[order.id] = order
+
+    def _retire_finished(self) -> None:
+        """Drop finished orders from the open index; past keep_final_orders final ones, retire the oldest placed.
+
+        Run at the end of every call that can finish an order, so the index holds every open order and the
+        history stays bounded; a final order never opens again, so nothing open is ever retired."""
+        for order_id in [order_id for order_id, order in self._open.items() if not order.is_open]:
+            del self._open[order_id]
+        keep = self.config.keep_final_orders
+        excess = len(self.orders) - len(self._open) - keep if keep is not None else 0
+        if excess <= 0:
+            return
+        oldest = [order for order in self.orders.values() if order.id not in self._open][:excess]
+        for order in oldest:
+            del self.orders[order.id]
+            del self.client_ids[order.client_order_id]
+            self.retired[order.client_order_id] = RetiredOrder.of(order)
+            self._retired_ids[order.id] = order.client_order_id
+
+    def restore_order(self, order: PaperOrder) -> None:
+        """An order from a saved state, in the order they were saved."""
+        self._add(order)
+
+    def restore_retired(self, order: RetiredOrder) -> None:
+        self.retired[order.client_order_id] = order
+        self._retired_ids[order.id] = order.client_order_id
 
     # --- helpers -------------------------------------------------------------------------------------------
 

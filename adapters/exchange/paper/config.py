@@ -25,6 +25,16 @@ class PaperConfig:
     funding_interval_ms: int = 8 * 3_600_000  # funding at 00:00, 08:00, 16:00 UTC
     book_depth: int = 50  # levels fetched to walk a market order
     candle_timeframe: str | None = None  # also walk the high/low of candles closed since the last look
+    # history kept in full (and saved): the latest final orders and funding events; None keeps everything.
+    # Older final orders are kept as summaries (RetiredOrder), so client order ids stay idempotent for good.
+    keep_final_orders: int | None = 100
+    keep_funding_events: int | None = 100
+
+    def __post_init__(self) -> None:
+        for name in ("keep_final_orders", "keep_funding_events"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise ValueError(f"{name} must be at least 0 (or None to keep everything), not {value}")
 
     def taker(self, market: MarketInfo) -> Decimal:
         return market.taker_fee if self.taker_fee is None else self.taker_fee

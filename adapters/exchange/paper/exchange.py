@@ -9,7 +9,8 @@ so limits, stops, take-profits, liquidations and funding happen before the call 
 `PaperConfig.candle_timeframe` set, candles closed since the last look are walked too (their highs and lows),
 so a stop touched between two looks still fires. A backtest advances its clock, then calls `process()`.
 
-The state is saved to the PaperStateStore after every change, and one lock serialises the calls of an account.
+The state is saved to the PaperStateStore after every change (a FollowingStateStore is told where to read it
+instead), and one lock serialises the calls of an account.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 from decimal import Decimal
+from typing import cast
 
 from adapters.exchange.errors import ExchangeError, InvalidOrder
 from adapters.exchange.port import MarketData
@@ -28,7 +30,13 @@ from .account import PaperAccount
 from .config import PaperConfig
 from .ledger import Ledger
 from .perpetual import funding_times
-from .state import InMemoryPaperStateStore, PaperStateStore, account_from_state, account_to_state
+from .state import (
+    FollowingStateStore,
+    InMemoryPaperStateStore,
+    PaperStateStore,
+    account_from_state,
+    account_to_state,
+)
 from .triggers import candle_path
 
 
@@ -57,6 +65,11 @@ class PaperExchange:
         self.owns_feed = owns_feed
         self._lock = asyncio.Lock()
         self._saved_revision = account.revision
+        self._follows = isinstance(store, FollowingStateStore)  # it reads the state when it needs it
+        # per symbol: (clock, account revision, ticker) after its last look
+        self._looked: dict[str, tuple[int, int, Ticker]] = {}
+        self._balance: tuple[int, int, Balance] | None = None  # (revision, ts, balance) of the last answer
+        self._positions: tuple[tuple, list[Position]] | None = None  # (key, views) of the last answer
 
     @classmethod
     async def open(
@@ -124,7 +137,11 @@ class PaperExchange:
         async with self._lock:
             await self._sync(self.account.active_symbols())
             await self._save()
-            return self.account.ledger.balance(self.clock())
+            revision, ts = self.account.revision, self.clock()
+            cached = self._balance
+            if cached is None or cached[0] != revision or cached[1] != ts:  # else: nothing could have moved
+                cached = self._balance = (revision, ts, self.account.ledger.balance(ts))
+            return cached[2]
 
     async def fetch_positions(self, symbols: list[str] | None = None) -> list[Position]:
         """Open perpetual positions (spot holdings are balances, as on a real exchange)."""
@@ -132,7 +149,11 @@ class PaperExchange:
             await self._sync(self.account.active_symbols())
             await self._save()
             markets = {symbol: await self.feed.market(symbol) for symbol in self.account.positions}
-            return self.account.position_views(markets, symbols)
+            key = (self.account.revision, None if symbols is None else tuple(symbols), tuple(markets.values()))
+            cached = self._positions
+            if cached is None or cached[0] != key:  # the views move only with the account (and its markets)
+                cached = self._positions = (key, self.account.position_views(markets, symbols))
+            return list(cached[1])
 
     async def set_leverage(self, symbol: str, leverage: int) -> None:
         async with self._lock:
@@ -200,6 +221,21 @@ class PaperExchange:
 
     async def _sync_symbol(self, market: MarketInfo) -> list:
         symbol = market.symbol
+        now = self.clock()
+        looked = self._looked.get(symbol)
+        if looked is not None and looked[0] == now and looked[1] == self.account.revision:
+            # the very ticker object of the last look (a replay feed answers one per time) at the same time, and
+            # the account unchanged since: the same look again would change nothing (a feed that builds a new
+            # ticker per call, live or scripted, is always looked at again)
+            if await self.feed.fetch_ticker(symbol) is looked[2]:
+                return []
+        changed, ticker = await self._look(market)
+        self._looked[symbol] = (now, self.account.revision, ticker)
+        return changed
+
+    async def _look(self, market: MarketInfo) -> tuple[list, Ticker]:
+        """Walk the prices since the last look (closed candles, then the ticker) and settle funding."""
+        symbol = market.symbol
         mark = self.account.marks.get(symbol)
         path: list[tuple[Decimal, int]] = []
         candle_ts = None
@@ -218,8 +254,8 @@ class PaperExchange:
                 candle_ts = candle.ts
         ticker = await self.feed.fetch_ticker(symbol)
         path.append((ticker.last, ticker.ts))
-        book = None
-        if self.account.needs_book(symbol):
+        book = None  # only a resting stop or take-profit that fires on this path reads the book
+        if self.account.needs_book(symbol) and self.account.fires_on(market, path):
             book = await self.feed.fetch_order_book(symbol, self.account.config.book_depth)
         changed = self.account.advance(market, path, book, candle_ts)
         if market.type is MarketType.PERPETUAL and mark is not None and symbol in self.account.positions:
@@ -228,9 +264,12 @@ class PaperExchange:
                 rate = (await self.feed.fetch_funding_rate(symbol)).rate
                 for ts in times:
                     changed.extend(self.account.pay_funding(market, rate, ticker.last, ts))
-        return changed
+        return changed, ticker
 
     async def _save(self) -> None:
         if self.account.revision != self._saved_revision:
-            await self.store.save(account_to_state(self.account))
+            if self._follows:
+                cast(FollowingStateStore, self.store).follow(self.state)  # not a dict on every change
+            else:
+                await self.store.save(account_to_state(self.account))
             self._saved_revision = self.account.revision

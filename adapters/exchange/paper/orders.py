@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from domain.trading import Fill, Order, OrderRequest, OrderSide, OrderStatus, OrderType
@@ -11,6 +11,7 @@ from .exact import display, exact
 
 ZERO = Decimal(0)
 CONDITIONAL_TYPES = frozenset({OrderType.STOP_MARKET, OrderType.TAKE_PROFIT_MARKET})
+FINAL_STATUSES = frozenset(status for status in OrderStatus if status.is_final)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +66,7 @@ class PaperOrder:
 
     @property
     def is_open(self) -> bool:
-        return not self.status.is_final
+        return self.status not in FINAL_STATUSES
 
     @property
     def is_conditional(self) -> bool:
@@ -174,3 +175,91 @@ class PaperOrder:
                 for fill in state["fills"]
             ],
         )
+
+
+@dataclass(frozen=True, slots=True)
+class RetiredOrder:
+    """A final order dropped from the account's recent history (PaperConfig.keep_final_orders): what a lookup by
+    id or client order id, a cancel and an idempotent resend still answer. The figures are the order's own
+    (status, filled, average, fee); only its fills are no longer kept, as exchanges forget old trade history."""
+
+    order: Order
+    state: dict = field(compare=False, repr=False)  # built once: a retired order never changes
+
+    @classmethod
+    def of(cls, order: PaperOrder) -> RetiredOrder:
+        summary = order.to_domain()
+        return cls(replace(summary, fills=()), _summary_state(summary))
+
+    @classmethod
+    def from_state(cls, state: dict) -> RetiredOrder:
+        def number(key: str) -> Decimal | None:
+            return None if state[key] is None else Decimal(state[key])
+
+        order = Order(
+            id=state["id"],
+            client_order_id=state["client_order_id"],
+            symbol=state["symbol"],
+            side=OrderSide(state["side"]),
+            type=OrderType(state["type"]),
+            status=OrderStatus(state["status"]),
+            amount=Decimal(state["amount"]),
+            filled=Decimal(state["filled"]),
+            ts=state["ts"],
+            price=number("price"),
+            average=number("average"),
+            stop_price=number("stop_price"),
+            fee=Decimal(state["fee"]),
+            fee_currency=state["fee_currency"],
+            reduce_only=state["reduce_only"],
+        )
+        return cls(order, _summary_state(order))
+
+    @property
+    def id(self) -> str:
+        return self.order.id
+
+    @property
+    def client_order_id(self) -> str:
+        return self.order.client_order_id
+
+    @property
+    def symbol(self) -> str:
+        return self.order.symbol
+
+    @property
+    def status(self) -> OrderStatus:
+        return self.order.status
+
+    @property
+    def is_open(self) -> bool:
+        return False
+
+    def to_domain(self) -> Order:
+        return self.order
+
+    def to_state(self) -> dict:
+        return self.state
+
+
+def _summary_state(order: Order) -> dict:
+    def text(value: Decimal | None) -> str | None:
+        return None if value is None else str(value)
+
+    return {
+        "id": order.id,
+        "client_order_id": order.client_order_id,
+        "symbol": order.symbol,
+        "side": order.side.value,
+        "type": order.type.value,
+        "status": order.status.value,
+        "amount": str(order.amount),
+        "filled": str(order.filled),
+        "ts": order.ts,
+        "price": text(order.price),
+        "average": text(order.average),
+        "stop_price": text(order.stop_price),
+        "fee": str(order.fee),
+        "fee_currency": order.fee_currency,
+        "reduce_only": order.reduce_only,
+    }

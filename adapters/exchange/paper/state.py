@@ -1,9 +1,14 @@
 """Saving and restoring a paper account: a JSON-safe dict (Decimals as strings) and where it is kept.
 
 The dict holds everything a restart needs to continue exactly where it stopped: balances and reservations,
-every order with its fills (so lookups by id and client order id keep working), positions, leverage, the last
-price seen per symbol, funding history and the id counters. The database-backed store implements
-PaperStateStore the same way the two stores here do.
+the open orders and the latest final ones with their fills, a summary of every older order (so lookups by id
+and client order id, and idempotent resends, keep working), positions, leverage, the last price seen per
+symbol, the latest funding events and the id counters. Its size is bounded by the open orders, the kept
+history (PaperConfig) and one summary per retired order: it does not grow with the number of steps.
+
+A store may follow the account instead of receiving a dict on every change (FollowingStateStore): the
+in-memory store does, so a backtest builds no state at all until something loads it. The database-backed
+store implements PaperStateStore the same way the JSON file store does.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -18,11 +24,11 @@ from typing import Protocol, runtime_checkable
 from .account import FundingEvent, Mark, PaperAccount
 from .config import PaperConfig
 from .ledger import Ledger
-from .orders import PaperOrder
+from .orders import PaperOrder, RetiredOrder
 from .perpetual import PerpPosition
 
-STATE_VERSION = 2  # 2: positions keep their exact cost basis, fills their realized PnL
-READABLE_VERSIONS = (1, 2)  # a version-1 state is read as-is: see PerpPosition.from_state and PaperFill
+STATE_VERSION = 3  # 2: positions keep their exact cost basis, fills their realized PnL; 3: retired orders
+READABLE_VERSIONS = (1, 2, 3)  # older states are read as-is: see PerpPosition.from_state, PaperFill, "retired"
 
 
 class PaperStateError(ValueError):
@@ -38,18 +44,36 @@ class PaperStateStore(Protocol):
     async def save(self, state: dict) -> None: ...
 
 
+@runtime_checkable
+class FollowingStateStore(PaperStateStore, Protocol):
+    def follow(self, source: Callable[[], dict]) -> None:
+        """Instead of save(source()) after a change: the store calls source() when it needs the state."""
+        ...
+
+
 class InMemoryPaperStateStore:
-    """Keeps the state as JSON text, so what comes back is a fresh copy that has been through JSON."""
+    """What comes back is a fresh copy that has been through JSON.
+
+    A saved dict is kept as JSON text. A followed account is read when load() is called: as every change is
+    saved before the call that made it returns, that is the state the last save would have written, and a
+    backtest pays nothing per change. The last to save or follow is what load() returns."""
 
     def __init__(self) -> None:
         self._text: str | None = None
+        self._source: Callable[[], dict] | None = None
         self.saves = 0
 
     async def load(self) -> dict | None:
+        if self._source is not None:
+            return json.loads(json.dumps(self._source()))
         return None if self._text is None else json.loads(self._text)
 
     async def save(self, state: dict) -> None:
-        self._text = json.dumps(state)
+        self._text, self._source = json.dumps(state), None
+        self.saves += 1
+
+    def follow(self, source: Callable[[], dict]) -> None:
+        self._text, self._source = None, source
         self.saves += 1
 
 
@@ -93,6 +117,7 @@ def account_to_state(account: PaperAccount) -> dict:
         "version": STATE_VERSION,
         "ledger": account.ledger.to_state(),
         "orders": [order.to_state() for order in account.orders.values()],
+        "retired": [order.to_state() for order in account.retired.values()],
         "positions": {symbol: position.to_state() for symbol, position in sorted(account.positions.items())},
         "leverage": dict(sorted(account.leverage.items())),
         "marks": {
@@ -115,10 +140,10 @@ def account_from_state(state: dict, config: PaperConfig | None = None) -> PaperA
         )
     try:
         account = PaperAccount(Ledger.from_state(state["ledger"]), config)
+        for entry in state.get("retired", ()):  # absent from states saved before orders were retired
+            account.restore_retired(RetiredOrder.from_state(entry))
         for entry in state["orders"]:
-            order = PaperOrder.from_state(entry)
-            account.orders[order.id] = order
-            account.client_ids[order.client_order_id] = order.id
+            account.restore_order(PaperOrder.from_state(entry))
         for symbol, entry in state["positions"].items():
             account.positions[symbol] = PerpPosition.from_state(entry)
         account.leverage.update({symbol: int(value) for symbol, value in state["leverage"].items()})

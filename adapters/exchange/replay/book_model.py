@@ -252,6 +252,39 @@ class BookLadder:
                 if self._unpriced < 0:
                     self._unpriced = level
 
+    def imbalance(self, depth: int) -> Decimal:
+        """book(..., depth).imbalance(depth), pricing only the deepest bid: the levels of both sides hold the same
+        amounts, and the bids stop where their price would not be positive, which the deepest one tells. When it
+        is not positive the book is built (rare: a price a few gaps above zero)."""
+        if depth < 1 or len(self.asks) >= depth:
+            return self.book("", 0, max(depth, 0)).imbalance(depth)
+        powers, decay = self._powers, self._decay
+        while len(powers) < depth:
+            powers.append(decay ** len(powers))
+        steps = self._steps
+        deepest = self.best_bid - self.gap * _level_numbers(depth)[depth - 1]
+        if steps.powers_of_ten:
+            bid_price = deepest.quantize(steps.price, ROUND_FLOOR, _WIDE)
+            if bid_price == deepest:
+                bid_price = _round_to_step(deepest, steps.price, ROUND_FLOOR)
+        else:
+            bid_price = _round_to_step(deepest, steps.price, ROUND_FLOOR)
+        if not bid_price > 0:
+            return self.book("", 0, depth).imbalance(depth)
+        amounts = [self._amount(level) for level in range(depth)]
+        bid_volume = sum(amounts, Decimal(0))
+        ask_volume = sum(amounts, Decimal(0))
+        total = bid_volume + ask_volume
+        return (bid_volume - ask_volume) / total if total else Decimal(0)
+
+    def _amount(self, level: int) -> Decimal:
+        """The amount of both sides' level `level`, as _extend computes it."""
+        amount_step, value = self._steps.amount, self.top * self._powers[level]
+        if self._steps.powers_of_ten:
+            amount = value.quantize(amount_step, ROUND_DOWN, _WIDE)
+            return amount if amount > amount_step else amount_step
+        return max(amount_step, quantize_down(value, amount_step))
+
     def best(self) -> tuple[Decimal | None, Decimal]:
         """The best bid (None when its price is not positive) and the best ask."""
         if not self.asks:

@@ -219,6 +219,18 @@ class ReplayFeed:
             answers.books[depth] = book
         return book
 
+    async def order_book_imbalance(self, symbol: str, limit: int = 20, depth: int = 20) -> Decimal:
+        """fetch_order_book(symbol, limit).imbalance(depth), without building the book's levels when they are
+        not built yet (a market hub needs the imbalance of every candle, and the levels only for a fill)."""
+        series = self._series.get(symbol) or self._get(symbol)
+        fetched = max(1, limit)
+        now = self.clock.now_ms()
+        answers, count = self._answers_at(series, now)
+        book = answers.books.get(fetched)
+        if book is not None:
+            return book.imbalance(depth)
+        return self._ladder(series, answers, count, now).imbalance(min(fetched, depth))
+
     async def fetch_ticker(self, symbol: str) -> Ticker:
         series = self._series.get(symbol) or self._get(symbol)
         now = self.clock.now_ms()

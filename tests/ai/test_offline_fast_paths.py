@@ -1,0 +1,159 @@
+"""The offline analysts' fast paths give exactly what the general ones give: the synchronous ensemble and
+shared ensemble against the task path, the raw answer against json.dumps, the cached confidence against the
+formula."""
+
+from __future__ import annotations
+
+import json
+from decimal import ROUND_HALF_EVEN, Decimal
+
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from adapters.ai.ensemble import Ensemble, EnsembleConfig
+from adapters.ai.offline import offline_analyst
+from adapters.ai.offline.analyst import CONFIDENCE_STEP, answer_text, checked, confidence
+from adapters.ai.parsing import AnswerRejected, parse_decision
+from adapters.ai.shared import SharedEnsemble
+from domain.money import to_decimal
+from domain.trading import PositionSide
+from tests.ai.market_data import history_snapshot
+
+NAMES = ("trend", "mean_reversion", "breakout")
+
+
+class AsyncOnly:
+    """An offline analyst seen only through analyse(): the ensemble has to take its task path."""
+
+    def __init__(self, name: str) -> None:
+        self._inner = offline_analyst(name)
+        self.name, self.model = self._inner.name, self._inner.model
+
+    async def analyse(self, snapshot):
+        return await self._inner.analyse(snapshot)
+
+    async def close(self) -> None:
+        return None
+
+
+class Broken:
+    """Synchronous, but breaks the never-raise rule."""
+
+    name, model = "broken", "v0"
+
+    def vote_now(self, snapshot):
+        raise RuntimeError("boom")
+
+    async def analyse(self, snapshot):
+        return self.vote_now(snapshot)
+
+    async def close(self) -> None:
+        return None
+
+
+def without_latency(result):
+    """Votes compared without their latency (wall time, not a result)."""
+    return result.decision, result.reason, result.agreeing, [(v.provider, v.decision, v.abstain_reason, v.raw_answer)
+                                                             for v in result.votes]  # fmt: skip
+
+
+SNAPSHOTS = [
+    (end, side)
+    for end in (150, 240, 982, 1467, 1564, 1661, 5000, 7093, 12000)
+    for side in (PositionSide.FLAT, PositionSide.LONG, PositionSide.SHORT)
+]
+
+
+@pytest.mark.parametrize(("end", "side"), SNAPSHOTS)
+async def test_decide_when_every_analyst_is_synchronous_then_same_result_as_the_task_path(end, side) -> None:
+    entry = None if side is PositionSide.FLAT else Decimal("11000")
+    snapshot = history_snapshot(end, hours=250, position_side=side, entry_price=entry)
+    config = EnsembleConfig(min_consensus=2, min_responders=2, weights={"trend": 1.5})
+    fast = Ensemble([offline_analyst(name) for name in NAMES], config)
+    slow = Ensemble([AsyncOnly(name) for name in NAMES], config)
+    assert fast.synchronous and not slow.synchronous
+
+    assert without_latency(await fast.decide(snapshot)) == without_latency(await slow.decide(snapshot))
+    assert without_latency(fast.decide_now(snapshot)) == without_latency(await slow.decide(snapshot))
+
+
+async def test_decide_now_when_an_analyst_raises_then_it_abstains_like_on_the_task_path() -> None:
+    snapshot = history_snapshot(982, hours=250)
+    fast = Ensemble([Broken(), *(offline_analyst(name) for name in NAMES)])
+
+    result = fast.decide_now(snapshot)
+
+    [broken] = [vote for vote in result.votes if vote.provider == "broken"]
+    assert broken.decision is None and broken.abstain_reason == "error: RuntimeError"
+
+
+def test_decide_now_when_an_analyst_is_not_synchronous_then_refused() -> None:
+    with pytest.raises(TypeError):
+        Ensemble([AsyncOnly("trend")]).decide_now(history_snapshot(982, hours=250))
+
+
+async def test_shared_decide_when_synchronous_without_recorder_then_one_call_per_key_and_cached() -> None:
+    shared = SharedEnsemble(Ensemble([offline_analyst(name) for name in NAMES]))
+    flat, later = history_snapshot(5000), history_snapshot(5001)
+
+    first = await shared.decide(flat)
+    again = await shared.decide(flat)
+    other = await shared.decide(later)
+
+    assert first is again and shared.calls == 2
+    assert without_latency(first) == without_latency(await Ensemble([AsyncOnly(n) for n in NAMES]).decide(flat))
+    assert without_latency(other) == without_latency(await Ensemble([AsyncOnly(n) for n in NAMES]).decide(later))
+
+
+answers = st.fixed_dictionaries(
+    {
+        "action": st.sampled_from(["BUY", "SELL", "HOLD", "CLOSE"]),
+        "confidence": st.decimals(min_value=0, max_value=1, places=2).map(str),
+        "stop_loss": st.none() | st.decimals(min_value=1, max_value=10**6, places=2).map(str),
+        "take_profit": st.none() | st.decimals(min_value=1, max_value=10**6, places=2).map(str),
+        "reasoning": st.text(),
+    }
+)
+
+
+@given(answers)
+@example({"action": "HOLD", "confidence": "0.50", "stop_loss": None, "take_profit": None, "reasoning": 'a "q"\n€'})
+def test_answer_text_when_any_answer_then_it_is_json_dumps(answer: dict) -> None:
+    assert answer_text(answer) == json.dumps(answer)
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False) | st.sampled_from([-0.0, 0.0, 0.95, 1e-300, -1e-300]))
+def test_confidence_when_any_conviction_then_the_formula_digit_for_digit(value: float) -> None:
+    expected = to_decimal(min(max(value, 0.0), 0.95)).quantize(CONFIDENCE_STEP, rounding=ROUND_HALF_EVEN)
+    assert str(confidence(value)) == str(expected)
+    assert str(confidence(value)) == str(expected)  # and again, from the cache
+
+
+prices = st.decimals(min_value=Decimal("0.01"), max_value=Decimal(10**6), places=2)
+sides = st.sampled_from(list(PositionSide))
+
+
+@given(answers, prices, prices, sides)
+@example(
+    {"action": "CLOSE", "confidence": "0.60", "stop_loss": None, "take_profit": None, "reasoning": "x"},
+    Decimal(100), Decimal(200), PositionSide.FLAT,
+)  # fmt: skip
+def test_checked_when_any_answer_price_and_side_then_parse_decision_even_from_the_cache(answer, price, other, side):
+    """The check remembered for a HOLD or CLOSE text is what parse_decision gives at any price."""
+    raw = answer_text(answer)
+
+    def outcome(at: Decimal):
+        try:
+            return checked(answer, raw, at, side)
+        except AnswerRejected as exc:
+            return exc.reason
+
+    def reference(at: Decimal):
+        try:
+            return parse_decision(answer, at, side)
+        except AnswerRejected as exc:
+            return exc.reason
+
+    assert outcome(price) == reference(price)
+    assert outcome(other) == reference(other)  # the cached answer holds at another price
