@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,9 +28,12 @@ from db.database import Database
 from db.encryption import SecretBox
 from db.migrate import upgrade
 from db.vote_recorder import DbVoteRecorder
+from domain.market import Candle, MarketType
 from engine.live import LiveRuntime
 from engine.service import QuorumService
 from engine.service_gateway import CcxtGateway, ExchangeGateway
+
+CHART_CANDLES = 120
 
 
 @dataclass(slots=True)
@@ -88,10 +91,21 @@ async def assemble(settings: Settings, options: RunOptions, box: SecretBox | Non
     service = QuorumService(
         database, settings, gateway=gateway, box=box, control=runtime.control(), clock=runtime.clock
     )
-    router = build_router(service, bot_username=bot_username)
+    router = build_router(service, bot_username=bot_username, candles=_candles_of(runtime))
     await runtime.start(refresh_every_s=options.refresh_every_s)
     logger.info("{} engines resumed from the database", len(runtime.manager.engines))
     return Quorum(database, settings, runtime, service, router, notifier, ensemble)
+
+
+def _candles_of(runtime: LiveRuntime) -> Callable[[str, MarketType, str], Awaitable[Sequence[Candle]]]:
+    """/chart's candles: the closed base-timeframe candles the engines read, through their shared hub."""
+
+    async def candles(exchange: str, market_type: MarketType, symbol: str) -> Sequence[Candle]:
+        hub = runtime.hub_for(exchange, market_type)
+        closed = await hub.closed_candles(exchange, symbol, hub.config.base_timeframe, runtime.clock.now_ms())
+        return closed[-CHART_CANDLES:]
+
+    return candles
 
 
 async def run(settings: Settings, options: RunOptions, box: SecretBox | None) -> None:

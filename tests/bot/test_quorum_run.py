@@ -64,6 +64,9 @@ async def test_quorum_run_when_a_new_user_follows_the_readme_then_trade_alerts_a
             lambda: any(t in (m.text or "") for m in telegram.sent(ann) for t in ALERT_TITLES),
             timeout=120, what="a trade alert",
         )  # fmt: skip
+        seen = len(telegram.sent(ann))
+        await telegram.send_text(ann, "/chart BTC/USDT")
+        await telegram.wait_until(lambda: any(m.photo for m in telegram.sent(ann)[seen:]), timeout=60, what="/chart")
         assert await _stop(process) == 0, log.read_text()[-3000:]
     finally:
         if process.returncode is None:
