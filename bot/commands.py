@@ -6,12 +6,13 @@ button data and send back what it answers.
 
 The handlers call only the service (engine/service.py) and render its typed results as HTML; a refusal is the
 service's own sentence. Commands by feature: commands_account.py, commands_pairs.py, commands_reports.py,
-commands_profit.py, commands_settings.py.
+commands_profit.py, commands_settings.py, commands_admin.py (operators only).
 """
 
 from __future__ import annotations
 
 from bot.commands_account import AccountCommands
+from bot.commands_admin import AdminCommands
 from bot.commands_pairs import PairCommands
 from bot.commands_profit import CandleSource, Charts, MatplotlibCharts, ProfitCommands
 from bot.commands_reports import ReportCommands
@@ -39,5 +40,6 @@ def build_router(
     ReportCommands(service).register(router)
     ProfitCommands(service, charts or MatplotlibCharts(), candles).register(router)
     SettingsCommands(service).register(router)
+    AdminCommands(service).register(router)
     router.command(help_command(router))
     return router

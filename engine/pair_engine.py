@@ -111,7 +111,9 @@ class PairEngine:
         """Orders recorded as pending or unknown (or left open) are looked up by client order id. Found: their
         state and fills are recorded. Definitely absent: the process stopped before sending, so they are closed
         as never sent. The exchange cannot tell: they stay unknown and block new entries until it can."""
-        for unresolved in await self.store.unresolved_orders(self.user_id, self.symbol):
+        unresolved_orders = await self.store.unresolved_orders(self.user_id, self.symbol)
+        await self._ask_again({u.request.client_order_id for u in unresolved_orders})
+        for unresolved in unresolved_orders:
             cid = unresolved.request.client_order_id
             try:
                 order = await self.exchange.fetch_order_by_client_id(cid, self.symbol)
@@ -128,6 +130,18 @@ class PairEngine:
                 await self.store.order_update(self.user_id, order, unresolved.purpose)
                 if unresolved.purpose == "entry" and self.state.open_trade is None and order.filled > 0:
                     await self._adopt_entry(order, unresolved.row, now_ms)
+
+    async def _ask_again(self, covered: set[str]) -> None:
+        """Orders the exchange could not tell about that the books hold as final (a stop or take profit looked up
+        while settling): once the exchange answers, their state is recorded and entries may open again."""
+        for cid in self.unknown_orders - covered:
+            try:
+                order = await self.exchange.fetch_order_by_client_id(cid, self.symbol)
+            except OrderStateUnknown:
+                continue
+            self.unknown_orders.discard(cid)
+            if order is not None:
+                await self.store.order_update(self.user_id, order, "exit")
 
     async def _adopt_entry(self, order: Order, row: int, now_ms: int) -> None:
         """An entry filled but the engine stopped before booking the round trip: book it from the pair's
@@ -172,7 +186,11 @@ class PairEngine:
             changed = await process([self.symbol])
         trade = self.state.open_trade
         if trade is not None and (changed or process is None or await self.trader.position() is None):
-            closed = await self.trader.settle(trade, list(changed), now_ms)
+            try:
+                closed = await self.trader.settle(trade, list(changed), now_ms)
+            except OrderStateUnknown as exc:  # a protective order the exchange cannot tell about: ask again later
+                await self._unknown(exc.client_order_id, now_ms)
+                closed = None
             if closed is not None:
                 await self._closed(closed)
         elif changed:
@@ -271,7 +289,11 @@ class PairEngine:
         trade = self.state.open_trade
         if verdict.is_exit:
             assert trade is not None
-            closed = await self.trader.exit(trade, now_ms, Intent.EXIT, now_ms, "signal")
+            try:
+                closed = await self.trader.exit(trade, now_ms, Intent.EXIT, now_ms, "signal")
+            except OrderStateUnknown as exc:  # its stop or take profit cannot be confirmed: no exit on a guess
+                await self._unknown(exc.client_order_id, now_ms)
+                return "error", exc.code, str(exc), None
             await self._closed(closed)
             return "executed", verdict.code, verdict.message, closed.exit_row
         if held is not PositionSide.FLAT:

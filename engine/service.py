@@ -15,6 +15,7 @@ the engines') the database changes stand and only closing positions and resettin
     service.settings   show, set_risk, clear_risk, set_alert, set_leaderboard   engine/service_settings.py
     service.reports    status, positions, trades, balance, decisions          engine/service_reports.py
     service.profit     profit, leaderboard                          engine/service_profit.py
+    service.admin      users, stats, set_user_status, broadcast     engine/service_admin.py (admins only)
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from domain.market import MarketType
 from engine.clock import Clock
 from engine.control import EngineControl
 from engine.service_accounts import AccountCalls
+from engine.service_admin import AdminCalls
 from engine.service_context import ServiceContext
 from engine.service_gateway import ExchangeGateway
 from engine.service_pairs import PairCalls
@@ -62,3 +64,4 @@ class QuorumService:
         self.settings = SettingsCalls(self.context)
         self.reports = ReportCalls(self.context)
         self.profit = ProfitCalls(self.context, leaderboard_ttl_s)
+        self.admin = AdminCalls(self.context)

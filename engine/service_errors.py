@@ -20,6 +20,13 @@ class AccountBlocked(ServiceError):
         super().__init__("Your Quorum account is blocked by the operator; nothing can be changed.")
 
 
+class NotAnAdmin(ServiceError):
+    """An admin call from someone who is not one of the operator's admins (ADMIN_TELEGRAM_IDS)."""
+
+    def __init__(self) -> None:
+        super().__init__("Only the operator's admins can do that.")
+
+
 class InvalidInput(ServiceError):
     """An argument that cannot be read (a budget that is not a number, leverage out of range, ...)."""
 

@@ -112,6 +112,8 @@ class PairCalls:
         ctx = self.ctx
         async with ctx.serialized(telegram_id):
             async with ctx.session(telegram_id) as (session, user):
+                if user.status == "paused":
+                    raise InvalidInput("The operator has paused your account; no pair can be added until they lift it.")
                 account = await AccountRepository(session).active(user.id)
                 if account is None:
                     raise NoAccount()
