@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import signal
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from loguru import logger
 
@@ -139,10 +141,12 @@ async def _run_telegram(settings: Settings, options: RunOptions, box: SecretBox 
         await app.start()
         updater = app.updater
         assert updater is not None
-        if settings.telegram_webhook_url:
+        if settings.telegram_webhook_url:  # Telegram posts updates here; the secret proves a post is Telegram's
             await updater.start_webhook(
-                listen="0.0.0.0", port=settings.telegram_webhook_port, webhook_url=settings.telegram_webhook_url
-            )
+                listen="0.0.0.0", port=settings.telegram_webhook_port, webhook_url=settings.telegram_webhook_url,
+                url_path=urlparse(settings.telegram_webhook_url).path.lstrip("/"),
+                secret_token=secrets.token_urlsafe(32),
+            )  # fmt: skip
         else:
             await updater.start_polling(drop_pending_updates=False)
         await quorum.start_sender(telegram_send(app.bot))

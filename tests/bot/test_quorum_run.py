@@ -27,13 +27,14 @@ async def telegram() -> AsyncIterator[FakeTelegram]:
 
 
 async def _start(
-    telegram: FakeTelegram, database: Path, log: Path, speed: int = 3600 * 36
+    telegram: FakeTelegram, database: Path, log: Path, speed: int = 3600 * 36, extra_env: dict[str, str] | None = None
 ) -> asyncio.subprocess.Process:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI", "ANTHROPIC", "DEEPSEEK"))}
     env.update(
         TELEGRAM_BOT_TOKEN=telegram.token, TELEGRAM_API_BASE_URL=telegram.base_url,
         DATABASE_URL=f"sqlite+aiosqlite:///{database}", LOG_LEVEL="WARNING", CYCLE_INTERVAL_MINUTES="60",
     )  # fmt: skip
+    env.update(extra_env or {})
     handle = log.open("ab")
     return await asyncio.create_subprocess_exec(
         str(QUORUM), "run", "--replay", str(shipped_candle_file()), "--speed", str(speed),
@@ -128,6 +129,13 @@ async def test_quorum_run_when_two_users_trade_through_faults_then_alerts_reach_
             lambda: "Circuit breaker reset" in (telegram.message(ann, preview.message_id).text or ""),
             timeout=30, what="the resume confirmation",
         )  # fmt: skip
+        await telegram.wait_until(  # trading restarted: Ann opens a position again
+            lambda: any(
+                m.message_id > preview.message_id and (m.text or "").startswith("📈 Position opened")
+                for m in telegram.sent(ann)
+            ),
+            timeout=180, what="a new position after the resume",
+        )  # fmt: skip
         assert await _stop(process) == 0, log.read_text()[-3000:]
     finally:
         if process.returncode is None:
@@ -158,3 +166,30 @@ def _plain(html: str) -> str:
     from bot.replies import html_to_text
 
     return html_to_text(html)
+
+
+@pytest.mark.slow
+async def test_quorum_run_when_a_webhook_url_is_set_then_updates_arrive_by_webhook_with_the_secret(
+    telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a free local port for the bot's webhook listener
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    database, log = tmp_path / "quorum.db", tmp_path / "quorum.log"
+    env_extra = {"TELEGRAM_WEBHOOK_URL": f"http://127.0.0.1:{port}/telegram/hook", "TELEGRAM_WEBHOOK_PORT": str(port)}
+    process = await _start(telegram, database, log, extra_env=env_extra)
+    try:
+        await telegram.wait_until(lambda: bool(telegram.webhook_url), timeout=60, what="setWebhook")
+        assert telegram.webhook_url.endswith("/telegram/hook") and len(telegram.webhook_secret) >= 32
+        ann = telegram.user(6161, "Ann")
+        await telegram.send_text(ann, "/start")
+        [reply] = await telegram.wait_for_reply(ann, timeout=30)
+        assert reply.text and telegram.webhook_deliveries >= 1
+        assert telegram.calls["getUpdates"] == 0  # no polling beside the webhook
+        assert await _stop(process) == 0, log.read_text()[-3000:]
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()

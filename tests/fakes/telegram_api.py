@@ -96,6 +96,9 @@ class FakeTelegram(BotApiMethods):
         self.chat_actions: list[ChatAction] = []
         self.files: dict[str, StoredFile] = {}
         self.webhook_url = ""
+        self.webhook_secret = ""
+        self.webhook_deliveries = 0  # updates the bot's webhook accepted
+        self._pusher: asyncio.Task[None] | None = None
         self.updates: list[JSON] = []  # queued and not yet confirmed by a getUpdates offset
         self.allowed_updates = DEFAULT_UPDATE_TYPES
         self.users: dict[int, FakeUser] = {}
@@ -121,10 +124,39 @@ class FakeTelegram(BotApiMethods):
         app.router.add_route("*", "/bot{token}/{method}", self._api)
         app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         self._runner, self.url = await serve(app, shutdown_timeout=0.5)
+        self._pusher = asyncio.create_task(self._push_updates())
         return self
+
+    async def _push_updates(self) -> None:
+        """Webhook mode: POST each queued update to the bot's URL, oldest first, as Telegram does; an update the
+        bot does not take with a 2xx stays queued and is tried again."""
+        import aiohttp
+
+        async with aiohttp.ClientSession() as session:
+            while not self._closing:
+                if not self.webhook_url or not self.updates:
+                    await self._wait(lambda: bool(self.webhook_url and self.updates) or self._closing, 3600)
+                    continue
+                update = self.updates[0]
+                headers = {"X-Telegram-Bot-Api-Secret-Token": self.webhook_secret} if self.webhook_secret else {}
+                try:
+                    async with session.post(self.webhook_url, json=update, headers=headers) as response:
+                        taken = 200 <= response.status < 300
+                except aiohttp.ClientError:
+                    taken = False
+                if taken:
+                    if self.updates and self.updates[0] is update:
+                        self.updates.pop(0)
+                    self.webhook_deliveries += 1
+                    self._changed()
+                else:
+                    await asyncio.sleep(0.05)
 
     async def stop(self) -> None:
         self._closing = True
+        if self._pusher is not None:
+            self._pusher.cancel()
+            await asyncio.gather(self._pusher, return_exceptions=True)
         self._changed()
         if self._runner is not None:
             await self._runner.cleanup()

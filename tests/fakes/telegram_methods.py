@@ -42,7 +42,7 @@ CHAT_ACTIONS = frozenset(
     "find_location record_video_note upload_video_note".split()
 )
 METHODS = (
-    "getMe getUpdates deleteWebhook getWebhookInfo setMyCommands getMyCommands deleteMyCommands sendMessage "
+    "getMe getUpdates setWebhook deleteWebhook getWebhookInfo setMyCommands getMyCommands deleteMyCommands sendMessage "
     "editMessageText editMessageCaption editMessageReplyMarkup deleteMessage answerCallbackQuery sendPhoto "
     "sendChatAction getChat getFile close logOut"
 ).split()
@@ -63,6 +63,7 @@ class BotApiMethods:
     updates: list[JSON]
     allowed_updates: frozenset[str]
     webhook_url: str
+    webhook_secret: str
     my_commands: dict[tuple[str, str], list[JSON]]
     files: dict[str, StoredFile]
     callback_answers: list[CallbackAnswer]
@@ -151,6 +152,17 @@ class BotApiMethods:
                 409, "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
             )
         return self.updates[:limit]
+
+    async def _set_webhook(self, p: Params) -> bool:
+        """Updates are then POSTed to `url` (with the secret token header), one at a time, in order."""
+        url = p.text("url") or ""
+        if not url.startswith(("http://", "https://")):
+            raise ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+        self.webhook_url, self.webhook_secret = url, p.text("secret_token") or ""
+        if p.flag("drop_pending_updates"):
+            self.updates.clear()
+        self._changed()
+        return True
 
     async def _delete_webhook(self, p: Params) -> bool:
         self.webhook_url = ""
