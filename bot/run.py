@@ -84,8 +84,9 @@ async def assemble(settings: Settings, options: RunOptions, box: SecretBox | Non
         from engine.replay_runtime import build_replay_runtime
 
         world = build_replay_runtime(
-            database, settings, notifier, ensemble, data=options.replay, symbol=options.symbol, speed=options.speed
-        )
+            database, settings, notifier, ensemble, data=options.replay, symbol=options.symbol, speed=options.speed,
+            start_ms=await _replayed_until(database),
+        )  # fmt: skip
         runtime, gateway = world.runtime, world.gateway
     else:
         runtime = LiveRuntime(database, settings, notifier, ensemble, box=box)
@@ -97,6 +98,18 @@ async def assemble(settings: Settings, options: RunOptions, box: SecretBox | Non
     await runtime.start(refresh_every_s=options.refresh_every_s)
     logger.info("{} engines resumed from the database", len(runtime.manager.engines))
     return Quorum(database, settings, runtime, service, router, notifier, ensemble)
+
+
+async def _replayed_until(database: Database) -> int | None:
+    """Where an earlier run on history stopped (its latest processed candle): a restart goes on from there
+    instead of replaying time the books have already seen."""
+    from sqlalchemy import func, select
+
+    from db.models import UserPair
+
+    async with database.transaction() as session:
+        latest = await session.scalar(select(func.max(UserPair.last_candle_ts)))
+    return int(latest) if latest is not None else None
 
 
 def _candles_of(runtime: LiveRuntime) -> Callable[[str, MarketType, str], Awaitable[Sequence[Candle]]]:

@@ -21,8 +21,9 @@ from domain.money import ms_to_datetime, to_decimal
 from domain.snapshot import consultation_key
 from domain.trading import Order, OrderStatus, Position, PositionSide
 from domain.vote import ConsensusResult
+from engine.breaker_alerts import breaker_alert
 from engine.events import CLOSE_KINDS, EngineEvent, EventKind
-from engine.formatting import REASON_WORDS, amount, price, signed, when
+from engine.formatting import REASON_WORDS, amount, price, signed
 from engine.ids import Intent
 from engine.market_hub import MarketHub
 from engine.notifier import Notifier
@@ -33,13 +34,11 @@ from engine.store import EngineStore
 from engine.trader import ProtectionFailed, Trader
 from risk import (
     BreakerEvent,
-    BreakerEventKind,
     MarketConditions,
     PairContext,
     RejectCode,
     Rejected,
     RiskManager,
-    TripReason,
     Verdict,
 )
 
@@ -391,24 +390,8 @@ class PairEngine:
 
     async def _announce(self, events: Sequence[BreakerEvent]) -> None:
         for event in events:
-            streak = event.reason is TripReason.LOSS_STREAK
-            if event.kind is BreakerEventKind.TRIPPED:
-                reopens = (self.state.breaker if streak else self.book.daily_breaker).reopens_at
-                what = (
-                    f"{self.symbol} circuit breaker tripped: {self.state.breaker.consecutive_losses} losing trades in "
-                    "a row" if streak else "daily loss limit hit: no new entries on any pair"
-                )  # fmt: skip
-                resume = f"; new entries resume at {when(reopens)} UTC (/resume to restart sooner)" if reopens else ""
-                await self._event(
-                    EventKind.BREAKER_TRIPPED, event.at, what + resume, reason=event.reason.value, reopens_at=reopens
-                )
-            else:
-                what = f"{self.symbol} circuit breaker" if streak else "daily loss limit"
-                how = "cooldown over" if event.kind is BreakerEventKind.COOLDOWN_EXPIRED else "reset"
-                await self._event(
-                    EventKind.BREAKER_RESUMED, event.at, f"{what} {how}: new entries allowed again",
-                    reason=event.reason.value,
-                )  # fmt: skip
+            kind, message, fields = breaker_alert(event, self.symbol, self.state.breaker, self.book.daily_breaker)
+            await self._event(kind, event.at, message, **fields)
 
     async def _event(self, kind: EventKind, at: int | object, message: str, **fields: object) -> None:
         moment = ms_to_datetime(at) if isinstance(at, int) else at
