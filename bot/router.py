@@ -110,12 +110,9 @@ class Router:
         if target and self.bot_username and target.lower() != self.bot_username:
             return []  # a command for another bot in a group
         command = self.commands.get(name.lower())
-        if command is None:
-            shown = escape(_clip(words[0], 40))
-            return [Reply(f"Unknown command {shown}. /help lists the commands.")]
+        if command is None or (command.admin and not actor.is_admin):  # an admin command is unknown to others
+            return [Reply(f"Unknown command {escape(_clip(words[0], 40))}. /help lists the commands.")]
         args = words[1:]
-        if command.admin and not actor.is_admin:
-            return [Reply(f"Unknown command {escape(words[0][:40])}. /help lists the commands.")]
         if command.private_only and not actor.private_chat:
             return [Reply(f"/{command.name} works in a private chat with the bot only: it may carry secrets.")]
         if len(args) < command.min_args or (command.max_args is not None and len(args) > command.max_args):

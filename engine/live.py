@@ -172,20 +172,6 @@ class LiveRuntime:
                 self.manager.start(started)
             return started
 
-    async def add_pair(self, user_id: int, symbol: str) -> PairEngine:
-        """Start the engine of a pair the service has just written (the service's EngineControl calls this)."""
-        async with self._lock:
-            key = (user_id, symbol)
-            if key not in self.manager.engines:
-                async with self.database.transaction() as session:
-                    row = await PairRepository(session).get(user_id, symbol)
-                if row is None or row.status not in RUNNABLE:
-                    raise PairNotRunnable(f"{symbol} is not an active pair of this user")
-                self.manager.add(await self.build_engine(row))
-            if not self.stepped:
-                self.manager.start([key])
-            return self.manager.engines[key]
-
     async def remove_pair(self, user_id: int, symbol: str) -> None:
         async with self._lock:
             await self._stop_engine((user_id, symbol))

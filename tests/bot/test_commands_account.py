@@ -14,10 +14,9 @@ from db.database import Database
 from db.encryption import SecretBox, generate_master_key
 from engine.service_gateway import CcxtGateway
 from tests.bot.commands_support import Chat, TinyCharts, buttons, holdings, router_for, unlimited
-from tests.engine.live_support import emulator
 from tests.engine.service_world import SETTINGS, World
 from tests.exchange.binance_emulator import BinanceEmulator
-from tests.exchange.conftest import TEST_KEY, TEST_SECRET
+from tests.exchange.conftest import TEST_KEY, TEST_SECRET, emulator
 
 __all__ = ["emulator"]
 

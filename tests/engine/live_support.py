@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 
@@ -17,12 +18,10 @@ from db.models import ExchangeAccount
 from domain.credentials import ExchangeCredentials
 from domain.market import MarketType
 from engine.live import LiveRuntime
-from tests.exchange.binance_emulator import ApiKey, BinanceEmulator
+from tests.exchange.binance_emulator import BinanceEmulator
 from tests.exchange.conftest import (
     CLIENT_TIMEOUT_MS,
     FAST_RETRIES,
-    TEST_KEY,
-    TEST_SECRET,
     RecordingSleep,
     eventually,
 )  # fmt: skip
@@ -97,24 +96,25 @@ class Clients:
     clock: SteppedClock
 
 
-@pytest.fixture
-async def fresh_database(fresh_db_url: str) -> AsyncIterator[Database]:
-    engine = create_engine(fresh_db_url)
+@asynccontextmanager
+async def migrated_database(url: str) -> AsyncIterator[Database]:
+    """The database at `url` brought to the newest schema, disposed of afterwards."""
+    engine = create_engine(url)
     try:
         await upgrade(engine)
     finally:
         await engine.dispose()
-    database = Database(fresh_db_url)
-    yield database
-    await database.dispose()
+    database = Database(url)
+    try:
+        yield database
+    finally:
+        await database.dispose()
 
 
 @pytest.fixture
-async def emulator() -> AsyncIterator[BinanceEmulator]:
-    emu = BinanceEmulator(keys={TEST_KEY: ApiKey(TEST_KEY, TEST_SECRET)})
-    await emu.start()
-    yield emu
-    await emu.stop()
+async def fresh_database(fresh_db_url: str) -> AsyncIterator[Database]:
+    async with migrated_database(fresh_db_url) as database:
+        yield database
 
 
 async def tick(runtime: LiveRuntime, clock: SteppedClock, now_ms: int, keys: list | None = None) -> None:

@@ -6,8 +6,6 @@ pair from the database with identical books, no doubled order and no lost fill."
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -19,8 +17,7 @@ from sqlalchemy import func, select
 from adapters.ai.factory import build_shared_ensemble
 from adapters.exchange.candle_file import shipped_candle_file
 from adapters.exchange.port import ExchangePort
-from db.database import Database, create_engine
-from db.migrate import upgrade
+from db.database import Database
 from db.models import ExchangeAccount, FillRow, OrderRow, TradeRow
 from db.repositories import UserRepository
 from domain.money import datetime_to_ms
@@ -30,6 +27,7 @@ from engine.replay_runtime import ReplayRuntime, build_replay_runtime
 from engine.service import QuorumService
 from engine.service_trading import BreakerPreview, BreakerResumed
 from tests.engine.live_support import SETTINGS as BASE_SETTINGS
+from tests.engine.live_support import migrated_database
 
 HOUR, DAY = 3_600_000, 86_400_000
 START = datetime_to_ms(datetime(2018, 1, 1, tzinfo=UTC))
@@ -201,7 +199,7 @@ async def test_two_users_when_run_through_faults_and_restarts_then_books_are_ide
     pg_urls: list[str],
 ) -> None:
     starts = {0: Decimal(10000), 1: Decimal(5000)}
-    async with _fresh(pg_urls[0]) as database:  # the whole run, one process
+    async with migrated_database(pg_urls[0]) as database:  # the whole run, one process
         faults = Faults(crash_at=START + 3 * DAY + 5 * HOUR)
         whole = await _run(database, faults, restart_at=None)
         whole_ids = [whole["ids"][ANN], whole["ids"][BEN]]
@@ -225,14 +223,14 @@ async def test_two_users_when_run_through_faults_and_restarts_then_books_are_ide
         _assert_no_doubles_and_no_lost_fills(expected)
         await _assert_ledger_matches_trades(database, whole_ids, whole["balances"], starts)
 
-    async with _fresh(pg_urls[1]) as database:  # stopped at MIDDLE, resumed by a new process
+    async with migrated_database(pg_urls[1]) as database:  # stopped at MIDDLE, resumed by a new process
         split = await _run(database, Faults(crash_at=START + 3 * DAY + 5 * HOUR), restart_at=MIDDLE)
         split_ids = [split["ids"][ANN], split["ids"][BEN]]
         assert await _books(database, split_ids) == expected
         assert split["balances"] == {split_ids[i]: whole["balances"][whole_ids[i]] for i in range(2)}
         assert len(split["resumer"].resumed) == len(resumer.resumed)
 
-    async with _fresh(pg_urls[2]) as database:  # killed between "recorded as pending" and "sent"
+    async with migrated_database(pg_urls[2]) as database:  # killed between "recorded as pending" and "sent"
         faults = Faults(crash_at=START + 3 * DAY + 5 * HOUR, kill_at=MIDDLE)
         killed = await _run(database, faults, restart_at=None)
         killed_ids = [killed["ids"][ANN], killed["ids"][BEN]]
@@ -246,20 +244,6 @@ async def test_two_users_when_run_through_faults_and_restarts_then_books_are_ide
         assert [t for t in books["trades"] if t[0] == 1 and datetime_to_ms(t[-1]) > killed["killed_at"]], (
             "Ben trades on after the restart"
         )
-
-
-@asynccontextmanager
-async def _fresh(url: str) -> AsyncIterator[Database]:
-    engine = create_engine(url)
-    try:
-        await upgrade(engine)
-    finally:
-        await engine.dispose()
-    database = Database(url)
-    try:
-        yield database
-    finally:
-        await database.dispose()
 
 
 def _assert_no_doubles_and_no_lost_fills(books: dict[str, list[tuple]]) -> None:

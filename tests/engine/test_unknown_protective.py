@@ -13,14 +13,14 @@ from adapters.ai.factory import build_shared_ensemble
 from adapters.exchange.candle_file import shipped_candle_file
 from adapters.exchange.errors import OrderStateUnknown
 from adapters.exchange.port import ExchangePort
-from db.database import Database, create_engine
-from db.migrate import upgrade
+from db.database import Database
 from db.models import ExchangeAccount
 from engine.events import EventKind
 from engine.notifier import InMemoryNotifier
 from engine.replay_runtime import build_replay_runtime
 from engine.service import QuorumService
 from tests.engine.live_support import SETTINGS as BASE
+from tests.engine.live_support import migrated_database
 from tests.engine.test_end_to_end import DAY, HOUR, START
 
 SETTINGS = BASE.model_copy(update={"timeframes": ["1h", "4h", "1d"]})
@@ -44,13 +44,8 @@ class Blind:
 
 @pytest.fixture
 async def sqlite_database(tmp_path: Any) -> AsyncIterator[Database]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'quorum.db'}"
-    engine = create_engine(url)
-    await upgrade(engine)
-    await engine.dispose()
-    database = Database(url)
-    yield database
-    await database.dispose()
+    async with migrated_database(f"sqlite+aiosqlite:///{tmp_path / 'quorum.db'}") as database:
+        yield database
 
 
 async def test_protective_lookup_when_the_exchange_cannot_tell_then_no_crash_no_guess_and_settled_later(
