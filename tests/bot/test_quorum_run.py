@@ -168,8 +168,9 @@ async def test_quorum_run_when_two_users_trade_through_faults_then_alerts_reach_
         assert all(row[3] for row in rows if row[0] in waiting), "an alert queued at shutdown was lost"
     sent = [row for row in rows if row[3]]
     for user in (ann, ben):
-        expected = sorted(_plain(text) for _, tid, text, _, _ in sent if tid == user.id)
-        delivered = sorted(m.text or "" for m in telegram.sent(user) if _is_alert(m.text or ""))
+        # delivery is at least once: a SIGTERM between Telegram's answer and the mark repeats that one alert
+        expected = {_plain(text) for _, tid, text, _, _ in sent if tid == user.id}
+        delivered = {m.text or "" for m in telegram.sent(user) if _is_alert(m.text or "")}
         assert delivered == expected, f"{user.first_name}: alerts in the chat differ from the outbox"
     assert {tid for _, tid, *_ in sent} == {ann.id, ben.id}
 
