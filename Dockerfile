@@ -22,12 +22,13 @@ COPY bot ./bot
 COPY engine ./engine
 COPY risk ./risk
 COPY db ./db
+COPY telemetry ./telemetry
 COPY sql ./sql
 RUN pip install . && apt-get purge -y build-essential && apt-get autoremove -y
 
 USER quorum
 WORKDIR /home/quorum
-EXPOSE 8080 9108
+EXPOSE 9108
 # The bot and the engines in one process; it migrates the database at start and stops gracefully on SIGTERM.
 STOPSIGNAL SIGTERM
 CMD ["quorum", "run"]

@@ -1,7 +1,7 @@
 """Alerts through an outbox: the engine's notifier writes each alert to the database, a sender delivers them in
 order per user and marks each sent only once Telegram accepted it. Telegram down, a flood-control pause or a
 restart therefore delays alerts and loses none (delivery is at least once: a crash between Telegram's answer and
-the mark can repeat one alert)."""
+the mark can repeat one alert). /metrics counts alerts queued, sent and undelivered (deferred or dropped)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from db.repositories.outbox import OutboxRepository
 from db.repositories.users import UserRepository
 from domain.money import utc_now
 from engine.events import EngineEvent
+from telemetry import METRICS
 
 
 class DeliveryDeferred(Exception):
@@ -49,6 +50,7 @@ class OutboxNotifier:
             if user is None or not wants(user.settings, event.kind):
                 return
             await OutboxRepository(session).enqueue(event.user_id, event.kind.value, render(event), self.clock())
+        METRICS.alert_queued()
         self.queued.set()
 
 
@@ -102,6 +104,7 @@ class OutboxSender:
         except DeliveryRefused as refused:
             reason = str(refused)
             await self._mark(lambda repo: repo.mark_dropped(row.id, reason))
+            METRICS.alert_undelivered("dropped")
             logger.bind(user=row.user_id).warning("alert dropped: {}", reason)
             return "dropped"
         except DeliveryDeferred as deferred:
@@ -110,11 +113,13 @@ class OutboxSender:
                 delay = min(self.max_backoff_s, self.backoff_s * 2**row.attempts)
             at, error = self.clock() + timedelta(seconds=delay), str(deferred)
             await self._mark(lambda repo: repo.mark_retry(row.id, error, at))
+            METRICS.alert_undelivered("deferred")
             if deferred.retry_after_s is None:
                 return "deferred"
             self.paused_until = at
             return "flood"
         await self._mark(lambda repo: repo.mark_sent(row.id, self.clock()))
+        METRICS.alert_sent()
         return "sent"
 
     async def _mark(self, change: Callable[[OutboxRepository], Awaitable[None]]) -> None:

@@ -1,9 +1,10 @@
 """`quorum run`: one process, one event loop: the engines (LiveRuntime, or the same runtime on replayed candles),
 the service, the alert outbox and a transport (Telegram, or the terminal chat without a bot token).
 
-Start-up migrates the database, resumes every runnable pair from it, then opens the transport; SIGTERM or
-SIGINT stops the transport first (no new commands), then the engines (each finishes the step it is in), then the
-outbox sender, so a restart resumes everything where it stopped.
+Start-up migrates the database, resumes every runnable pair from it, then opens the transport and the health and
+metrics endpoint (METRICS_PORT: /healthz, /readyz, /metrics); SIGTERM or SIGINT stops the endpoint and the
+transport first (no new commands), then the engines (each finishes the step it is in), then the outbox sender,
+so a restart resumes everything where it stopped.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from loguru import logger
 from adapters.ai.factory import build_shared_ensemble
 from adapters.ai.shared import SharedEnsemble
 from bot.commands import build_router
+from bot.health_http import Check, HealthServer
 from bot.outbox import OutboxNotifier, OutboxSender, Send
+from bot.readiness import TelegramCheck, start_health, stop_health
 from bot.router import Router
 from config.settings import Settings
 from db.database import Database
@@ -32,8 +35,10 @@ from db.migrate import upgrade
 from db.vote_recorder import DbVoteRecorder
 from domain.market import Candle, MarketType
 from engine.live import LiveRuntime
+from engine.notifier import CountingNotifier
 from engine.service import QuorumService
 from engine.service_gateway import CcxtGateway, ExchangeGateway
+from telemetry import METRICS
 
 CHART_CANDLES = 120
 
@@ -58,6 +63,11 @@ class Quorum:
     notifier: OutboxNotifier
     ensemble: SharedEnsemble
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    http: HealthServer | None = None
+
+    async def start_http(self, telegram: Check | None = None) -> None:
+        """/healthz, /readyz and /metrics on METRICS_PORT; telegram: its readiness check (None: console)."""
+        self.http = await start_health(self.database, self.runtime, self.settings.metrics_port, telegram)
 
     async def start_sender(self, send: Send) -> OutboxSender:
         sender = OutboxSender(self.database, send)
@@ -65,6 +75,8 @@ class Quorum:
         return sender
 
     async def stop(self) -> None:
+        await stop_health(self.http)
+        self.http = None
         await self.runtime.stop()
         for task in self.tasks:
             task.cancel()
@@ -78,18 +90,19 @@ async def assemble(settings: Settings, options: RunOptions, box: SecretBox | Non
     database = Database(settings.database_url)
     await upgrade(database.engine)
     notifier = OutboxNotifier(database)
-    ensemble = build_shared_ensemble(settings, DbVoteRecorder(database))
+    counted = CountingNotifier(notifier)  # the engines' events, counted for /metrics on their way to the outbox
+    ensemble = build_shared_ensemble(settings, DbVoteRecorder(database), observer=METRICS.consultation)
     gateway: ExchangeGateway
     if options.replay is not None:
         from engine.replay_runtime import build_replay_runtime
 
         world = build_replay_runtime(
-            database, settings, notifier, ensemble, data=options.replay, symbol=options.symbol, speed=options.speed,
+            database, settings, counted, ensemble, data=options.replay, symbol=options.symbol, speed=options.speed,
             start_ms=await _replayed_until(database),
         )  # fmt: skip
         runtime, gateway = world.runtime, world.gateway
     else:
-        runtime = LiveRuntime(database, settings, notifier, ensemble, box=box)
+        runtime = LiveRuntime(database, settings, counted, ensemble, box=box)
         gateway = CcxtGateway(settings)
     service = QuorumService(
         database, settings, gateway=gateway, box=box, control=runtime.control(), clock=runtime.clock
@@ -131,6 +144,7 @@ async def run(settings: Settings, options: RunOptions, box: SecretBox | None) ->
 
         quorum = await assemble(settings, options, box, None)
         try:
+            await quorum.start_http()
             await run_console(quorum, stop)
         finally:
             await quorum.stop()
@@ -149,6 +163,7 @@ async def _run_telegram(settings: Settings, options: RunOptions, box: SecretBox 
     )
     try:
         await app.initialize()
+        await quorum.start_http(TelegramCheck(app.bot.get_me))
         quorum.router.bot_username = (app.bot.username or "").lower()
         await register_commands(app, quorum.router)
         await app.start()

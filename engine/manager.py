@@ -5,7 +5,8 @@ with the pair, the user is told, and the engine restarts after an exponential ba
 other engine; the fifth crash within an hour pauses the pair with status `error` and the reason. In a replay
 the manager steps every engine itself, tick by tick, on the simulated clock: the same step() either way.
 Stopping is cancel, then await with a timeout; a step is never cancelled between recording an order and
-booking its answer, because cancellation is only delivered while an engine sleeps.
+booking its answer, because cancellation is only delivered while an engine sleeps. A live step that ran a cycle
+is timed for /metrics (quorum_cycle_duration_seconds); a replay's steps are not.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from engine.clock import Clock
 from engine.events import EngineEvent, EventKind
 from engine.notifier import Notifier
 from engine.pair_engine import PairConfig, PairEngine
+from telemetry import METRICS
 
 PairKey = tuple[int, str]
 MAX_CRASHES_PER_HOUR = 5
@@ -112,7 +114,10 @@ class MultiPairManager:
             now = self.clock.now_ms()
             tick = now - now % self.tick_ms
             async with self._steps[key]:
+                last_cycle, started = engine.state.last_candle_ts, time.perf_counter()
                 crashed = await asyncio.shield(self.guarded_step(engine, tick))
+                if not crashed and engine.state.last_candle_ts == tick != last_cycle:  # this step ran a cycle
+                    METRICS.cycle_seconds.observe(time.perf_counter() - started)
             watch.last_step_ms = tick
             if crashed:
                 if watch.status == "error":

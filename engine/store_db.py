@@ -1,7 +1,9 @@
 """The engine's store on the database: every step its own transaction, through the repositories.
 
 claim_candle is one conditional UPDATE (last_candle_ts < candle), so two processes racing for the same
-(user, symbol, candle) cannot both win, and a restart never processes a candle twice.
+(user, symbol, candle) cannot both win, and a restart never processes a candle twice. For /metrics it counts
+each claimed candle (quorum_cycles_total) and each order status it records for the first time
+(quorum_orders_total{status}), once committed.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from engine.records import DecisionRecord, EquityPoint, TradeClose, TradeOpen, U
 from engine.state import PairState, UserBook
 from engine.store import UNRESOLVED
 from risk import DailyLossState
+from telemetry import METRICS
 
 
 class PairMissing(LookupError):
@@ -85,7 +88,10 @@ class DbEngineStore:
                 )
                 .values(last_candle_ts=candle_ts)
             )
-            return rowcount(result) > 0
+            claimed = rowcount(result) > 0
+        if claimed:
+            METRICS.cycles.inc()  # a claimed candle is a cycle run, exactly once across restarts and processes
+        return claimed
 
     async def order_pending(self, user_id: int, request: OrderRequest, purpose: str) -> int:
         _, account_id = await self._ids(user_id, request.symbol)
@@ -94,13 +100,16 @@ class DbEngineStore:
             existing = await orders.by_client_id(user_id, request.client_order_id)
             if existing is not None:
                 return existing.id
-            return (await orders.add_pending(user_id, request, account_id, purpose)).id
+            row = await orders.add_pending(user_id, request, account_id, purpose)
+        METRICS.order_status(row.status)
+        return row.id
 
     async def order_update(self, user_id: int, order: Order, purpose: str) -> int:
         """The exchange's view of an order; an order the exchange made itself (a liquidation) gets its row here."""
         _, account_id = await self._ids(user_id, order.symbol)
         async with self.database.transaction() as session:
             orders = OrderRepository(session)
+            before = await _status(orders, user_id, order.client_order_id)
             row = await orders.apply_update(user_id, order)
             if row is None:
                 request = OrderRequest(
@@ -110,11 +119,17 @@ class DbEngineStore:
                 await orders.add_pending(user_id, request, account_id, purpose)
                 row = await orders.apply_update(user_id, order)
             assert row is not None
-            return row.id
+            after = row.status
+        _count_change(before, after)
+        return row.id
 
     async def order_failed(self, user_id: int, client_order_id: str, error: str, status: OrderStatus) -> None:
         async with self.database.transaction() as session:
-            await OrderRepository(session).mark_failed(user_id, client_order_id, error, status)
+            orders = OrderRepository(session)
+            before = await _status(orders, user_id, client_order_id)
+            row = await orders.mark_failed(user_id, client_order_id, error, status)
+            after = row.status if row is not None else None
+        _count_change(before, after)
 
     async def unresolved_orders(self, user_id: int, symbol: str) -> list[UnresolvedOrder]:
         async with self.database.transaction() as session:
@@ -201,3 +216,14 @@ class DbEngineStore:
     async def set_pair_status(self, user_id: int, symbol: str, status: str, reason: str | None) -> None:
         async with self.database.transaction() as session:
             await PairRepository(session).set_status(user_id, symbol, status, reason)
+
+
+async def _status(orders: OrderRepository, user_id: int, client_order_id: str) -> str | None:
+    row = await orders.by_client_id(user_id, client_order_id)
+    return row.status if row is not None else None
+
+
+def _count_change(before: str | None, after: str | None) -> None:
+    """An order that moved to a new status (or was first recorded) is counted under that status, once."""
+    if after is not None and after != before:
+        METRICS.order_status(after)
