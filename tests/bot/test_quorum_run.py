@@ -15,6 +15,7 @@ import pytest
 
 from adapters.exchange.candle_file import shipped_candle_file
 from tests.fakes.telegram_api import FakeTelegram
+from tests.local_http import free_port
 
 QUORUM = Path(sys.executable).with_name("quorum")
 ALERT_TITLES = ("Position opened", "Position closed", "Stop loss hit", "Take profit hit")
@@ -33,6 +34,7 @@ async def _start(
     env.update(
         TELEGRAM_BOT_TOKEN=telegram.token, TELEGRAM_API_BASE_URL=telegram.base_url,
         DATABASE_URL=f"sqlite+aiosqlite:///{database}", LOG_LEVEL="WARNING", CYCLE_INTERVAL_MINUTES="60",
+        METRICS_PORT="0",  # any free port: runs side by side never fight over 9108
     )  # fmt: skip
     env.update(extra_env or {})
     handle = log.open("ab")
@@ -192,11 +194,7 @@ def _plain(html: str) -> str:
 async def test_quorum_run_when_a_webhook_url_is_set_then_updates_arrive_by_webhook_with_the_secret(
     telegram: FakeTelegram, tmp_path: Path
 ) -> None:
-    import socket
-
-    with socket.socket() as probe:  # a free local port for the bot's webhook listener
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()  # for the bot's webhook listener
     database, log = tmp_path / "quorum.db", tmp_path / "quorum.log"
     env_extra = {"TELEGRAM_WEBHOOK_URL": f"http://127.0.0.1:{port}/telegram/hook", "TELEGRAM_WEBHOOK_PORT": str(port)}
     process = await _start(telegram, database, log, extra_env=env_extra)
