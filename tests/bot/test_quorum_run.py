@@ -8,7 +8,6 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -19,12 +18,6 @@ from tests.local_http import free_port
 
 QUORUM = Path(sys.executable).with_name("quorum")
 ALERT_TITLES = ("Position opened", "Position closed", "Stop loss hit", "Take profit hit")
-
-
-@pytest.fixture
-async def telegram() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as fake:
-        yield fake
 
 
 async def _start(
