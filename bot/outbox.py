@@ -68,10 +68,15 @@ class OutboxSender:
         self.batch, self.backoff_s, self.max_backoff_s, self.idle_s = batch, backoff_s, max_backoff_s, idle_s
         self.delivered = 0
         self.paused_until: datetime | None = None  # flood control: Telegram asked the bot to wait
+        self._pass = asyncio.Lock()  # the sender's loop and the scheduler's retry job never deliver at once
 
     async def deliver_due(self) -> int:
         """One pass over the due alerts; returns how many were delivered. A user's later alerts wait while an
         earlier one is deferred, so each user reads them in order; flood control pauses every delivery."""
+        async with self._pass:
+            return await self._deliver_due()
+
+    async def _deliver_due(self) -> int:
         if self.paused_until is not None and self.clock() < self.paused_until:
             return 0
         async with self.database.transaction() as session:
