@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from loguru import logger
 
-from bot.alerts import render, wants
+from bot.alerts import render, split_message, wants
 from db.database import Database
 from db.models import AlertOutbox
 from db.repositories.outbox import OutboxRepository
@@ -48,7 +48,9 @@ class OutboxNotifier:
             user = await UserRepository(session).get(event.user_id)
             if user is None or not wants(user.settings, event.kind):
                 return
-            await OutboxRepository(session).enqueue(event.user_id, event.kind.value, render(event), self.clock())
+            outbox, at = OutboxRepository(session), self.clock()
+            for part in split_message(render(event)):  # a row per message: a retry never resends a part
+                await outbox.enqueue(event.user_id, event.kind.value, part, at)
         self.queued.set()
 
 
