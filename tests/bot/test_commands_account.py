@@ -127,13 +127,19 @@ async def test_connect_live_when_secret_wrong_or_words_misplaced_then_refused_wi
         await alice.one(f"/connect {TEST_KEY} {TEST_SECRET}"),
         await alice.one(f"/connect binance {TEST_KEY} {TEST_SECRET} mainnet"),
         await alice.one(f"/connect binanse {TEST_KEY} {TEST_SECRET}"),
+        await alice.one(f"/connect okx {TEST_KEY} {TEST_SECRET}"),
+        await alice.one(f"/connect binance {TEST_KEY} {TEST_SECRET} testnet spot extra"),
     ]
 
     assert "binance refused the API key" in replies[0].text
     assert "must be an exchange id" in replies[1].text
     assert replies[2].text.startswith("Usage: /connect")
-    assert "testnet" in replies[3].text and "Usage" in replies[3].text
+    assert (
+        "no passphrase" in replies[3].text and "testnet" in replies[3].text and "Nothing was stored" in replies[3].text
+    )
     assert "binance" in replies[4].text  # the misspelt id is short: its suggestion is shown
+    assert "okx API keys come with a passphrase" in replies[5].text
+    assert "Usage" in replies[6].text  # a word after the options is not a passphrase
     for reply in replies:
         for secret in (TEST_KEY, TEST_SECRET, wrong, TEST_KEY[:12], TEST_SECRET[-12:]):
             assert secret not in reply.html, reply.html
