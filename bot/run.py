@@ -115,6 +115,7 @@ async def assemble(settings: Settings, options: RunOptions, box: SecretBox | Non
     service = QuorumService(
         database, settings, gateway=gateway, box=box, control=runtime.control(), clock=runtime.clock
     )
+    service.context.on_outbox = notifier.queued.set  # operator notices and broadcasts leave at once
     router = build_router(service, bot_username=bot_username, candles=_candles_of(runtime))
     await runtime.start(refresh_every_s=options.refresh_every_s)
     logger.info("{} engines resumed from the database", len(runtime.manager.engines))
