@@ -4,6 +4,7 @@ PostgreSQL; live accounts are checked against the Binance emulator through the r
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from decimal import Decimal
 
 import pytest
 from loguru import logger
@@ -267,3 +268,22 @@ async def test_router_when_commands_are_sent_then_each_is_audited_with_its_secre
         (7, "connect", ("paper", "5000")),
         (7, "status", ()),
     ]
+
+
+async def test_balance_when_keys_connected_in_paper_mode_then_the_paper_ledger_and_in_live_mode_the_exchange(
+    live_world: World, emulator: BinanceEmulator, telegram_id: Callable[[], int]
+) -> None:
+    """In paper mode the engines trade a live account on paper (PAPER_START_BALANCE): /balance shows what they
+    trade with, not the real wallet; /mode live switches both to the exchange."""
+    alice = chat(live_world, telegram_id())
+    await alice.send("/start")
+    await alice.send(f"/connect binance {TEST_KEY} {TEST_SECRET}")
+    emulator.account.futures_wallet = Decimal("25000")
+
+    paper = await alice.one("/balance")
+    switched = await alice.press(buttons(await alice.one("/mode live"))["Switch to live"])
+    live = await alice.one("/balance")
+
+    assert paper.text.splitlines()[1] == "USDT: 10,000.00 (free 10,000.00, in use 0.00)"
+    assert "Live mode" in switched.text
+    assert live.text.splitlines()[1].startswith("USDT: 25,000.00")
