@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from adapters.ai.factory import build_shared_ensemble
 from db.database import Database
 from db.encryption import SecretBox, generate_master_key
-from db.models import EngineHeartbeat, TradeDecision, UserPair
+from db.models import EngineHeartbeat, EquitySnapshot, TradeDecision, UserPair
 from db.repositories import AccountRepository, PairRepository, UserRepository
 from engine.live import LiveRuntime
 from engine.notifier import InMemoryNotifier
@@ -120,6 +120,9 @@ async def test_start_when_pairs_are_stored_then_runnable_pairs_trade_and_a_broke
         assert runtime.open_accounts == 3  # bob's last engine stopped: his account's client is closed
         await tick(runtime, clock, START + 15 * MINUTE)
         assert await decisions(alice, "ETH/USDT") == 1
+        async with fresh_database.transaction() as session:  # both of alice's engines marked her account
+            moments = list(await session.scalars(select(EquitySnapshot.at).where(EquitySnapshot.user_id == alice)))
+        assert len(moments) == 4 and len(set(moments)) == 4  # one row per moment: the later mark replaced it
     finally:
         await runtime.stop(timeout_s=10)
         await ensemble.close()
