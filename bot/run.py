@@ -14,7 +14,7 @@ import contextlib
 import secrets
 import signal
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -28,12 +28,14 @@ from bot.health_http import Check, HealthServer
 from bot.outbox import OutboxNotifier, OutboxSender, Send
 from bot.readiness import TelegramCheck, start_health, stop_health
 from bot.router import Router
+from bot.scheduler import Jobs, Periods, start_scheduler, stop_scheduler
 from config.settings import Settings
 from db.database import Database
 from db.encryption import SecretBox
 from db.migrate import upgrade
 from db.vote_recorder import DbVoteRecorder
 from domain.market import Candle, MarketType
+from engine.daily_summary import DailySummaries
 from engine.live import LiveRuntime
 from engine.notifier import CountingNotifier
 from engine.service import QuorumService
@@ -49,6 +51,7 @@ class RunOptions:
     speed: float = 3600.0  # simulated seconds per wall second in a replay
     symbol: str = "BTC/USDT"
     refresh_every_s: float = 30.0  # configuration pickup for changes made outside this process (admin CLI)
+    periods: Periods | None = None  # the scheduled jobs' periods (None: the defaults, scaled to a replay's speed)
 
 
 @dataclass(slots=True)
@@ -62,7 +65,10 @@ class Quorum:
     router: Router
     notifier: OutboxNotifier
     ensemble: SharedEnsemble
+    jobs: Jobs
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    closers: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
+    scheduler: Any = None
     http: HealthServer | None = None
 
     async def start_http(self, telegram: Check | None = None) -> None:
@@ -71,17 +77,25 @@ class Quorum:
 
     async def start_sender(self, send: Send) -> OutboxSender:
         sender = OutboxSender(self.database, send)
+        self.jobs.sender = sender
         self.tasks.append(asyncio.create_task(sender.run(self.notifier.queued), name="alert outbox"))
         return sender
+
+    def start_jobs(self) -> None:
+        self.scheduler = start_scheduler(self.jobs)
 
     async def stop(self) -> None:
         await stop_health(self.http)
         self.http = None
+        if self.scheduler is not None:
+            stop_scheduler(self.scheduler)
         await self.runtime.stop()
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
         await self.ensemble.close()
+        for close in self.closers:
+            await close()
         await self.database.dispose()
 
 
@@ -93,6 +107,8 @@ async def assemble(settings: Settings, options: RunOptions, box: SecretBox | Non
     counted = CountingNotifier(notifier)  # the engines' events, counted for /metrics on their way to the outbox
     ensemble = build_shared_ensemble(settings, DbVoteRecorder(database), observer=METRICS.consultation)
     gateway: ExchangeGateway
+    news, closers = None, []
+    periods = options.periods or Periods()
     if options.replay is not None:
         from engine.replay_runtime import build_replay_runtime
 
@@ -101,16 +117,47 @@ async def assemble(settings: Settings, options: RunOptions, box: SecretBox | Non
             start_ms=await _replayed_until(database),
         )  # fmt: skip
         runtime, gateway = world.runtime, world.gateway
+        if options.periods is None:
+            periods = _scaled(periods, options.speed)
     else:
-        runtime = LiveRuntime(database, settings, counted, ensemble, box=box)
+        news, close_news = _news_service(settings)
+        closers.append(close_news)
+        runtime = LiveRuntime(database, settings, counted, ensemble, box=box, news=news)
         gateway = CcxtGateway(settings)
+        periods = replace(periods, news_s=periods.news_s or settings.news_ttl_s * 0.8)
     service = QuorumService(
         database, settings, gateway=gateway, box=box, control=runtime.control(), clock=runtime.clock
     )
+    service.context.on_outbox = notifier.queued.set  # operator notices and broadcasts leave at once
     router = build_router(service, bot_username=bot_username, candles=_candles_of(runtime))
     await runtime.start(refresh_every_s=options.refresh_every_s)
     logger.info("{} engines resumed from the database", len(runtime.manager.engines))
-    return Quorum(database, settings, runtime, service, router, notifier, ensemble)
+    jobs = Jobs(runtime, DailySummaries(database, counted), periods=periods, news=news)
+    quorum = Quorum(database, settings, runtime, service, router, notifier, ensemble, jobs, closers=closers)
+    quorum.start_jobs()
+    return quorum
+
+
+def _scaled(periods: Periods, speed: float) -> Periods:
+    """On replayed history running `speed` times faster than the wall, the clock-bound jobs run as much more
+    often (a daily summary per simulated day needs the job to look at least once per simulated hour)."""
+    factor = max(1.0, speed)
+    return replace(
+        periods,
+        summaries_s=max(0.2, periods.summaries_s / factor),
+        breakers_s=max(0.2, periods.breakers_s / factor),
+        snapshots_s=max(0.2, periods.snapshots_s / factor),
+    )
+
+
+def _news_service(settings: Settings) -> tuple[Any, Callable[[], Awaitable[object]]]:
+    """The shared news service of a live run and the closing of its HTTP client."""
+    import httpx
+
+    from adapters.news.factory import build_news_service
+
+    client = httpx.AsyncClient(timeout=settings.news_fetch_timeout_s, follow_redirects=True)
+    return build_news_service(settings, client), client.aclose
 
 
 async def _replayed_until(database: Database) -> int | None:

@@ -36,6 +36,7 @@ class Supervision:
     last_error: str | None = None
     status: str = "starting"
     last_step_ms: int | None = None  # the tick of the last finished step (crashed or not): for health checks
+    beat_at: float | None = None  # time.monotonic() of the last finished step, or of the supervisor's (re)start
 
     def crashed(self, now: float, error: str) -> int:
         self.crashes = [t for t in self.crashes if now - t < 3600] + [now]
@@ -67,6 +68,7 @@ class MultiPairManager:
         self._on_paused = on_paused
         self._backoff_s = backoff_s  # the first restart's delay; it doubles per crash up to BACKOFF_MAX_S
         self._steps: dict[PairKey, asyncio.Lock] = {}
+        self._inflight: dict[PairKey, asyncio.Future[bool]] = {}  # the step a live engine is in
 
     # --- membership ----------------------------------------------------------------------------------------
 
@@ -105,6 +107,7 @@ class MultiPairManager:
         for key in list(keys if keys is not None else self.engines):
             if key not in self.tasks or self.tasks[key].done():
                 user_id, symbol = key
+                self.supervision[key].beat_at = time.monotonic()
                 self.tasks[key] = asyncio.create_task(self._supervise(key), name=f"engine u{user_id} {symbol}")
 
     async def _supervise(self, key: PairKey) -> None:
@@ -115,10 +118,11 @@ class MultiPairManager:
             tick = now - now % self.tick_ms
             async with self._steps[key]:
                 last_cycle, started = engine.state.last_candle_ts, time.perf_counter()
-                crashed = await asyncio.shield(self.guarded_step(engine, tick))
+                step = self._inflight[key] = asyncio.ensure_future(self.guarded_step(engine, tick))
+                crashed = await asyncio.shield(step)  # a stop lets the step finish; only the watchdog cuts it
+                self._inflight.pop(key, None)
                 if not crashed and engine.state.last_candle_ts == tick != last_cycle:  # this step ran a cycle
                     METRICS.cycle_seconds.observe(time.perf_counter() - started)
-            watch.last_step_ms = tick
             if crashed:
                 if watch.status == "error":
                     return
@@ -148,8 +152,10 @@ class MultiPairManager:
                 await self._tell(engine, f"{engine.symbol}: the engine stopped on an error ({error}); it restarts "
                                  "with its stored state.")  # fmt: skip
                 engine.restart()
+            watch.last_step_ms, watch.beat_at = now, time.monotonic()
             return True
         watch.status = "paused" if engine.config.paused else "running"
+        watch.last_step_ms, watch.beat_at = now, time.monotonic()
         return False
 
     async def _give_up(self, engine: PairEngine, error: str, count: int) -> None:
@@ -179,13 +185,57 @@ class MultiPairManager:
         except Exception:  # noqa: BLE001 - a heartbeat never stops an engine
             logger.exception("could not write a heartbeat")
 
+    # --- watchdog ------------------------------------------------------------------------------------------
+
+    def silent(self, silent_s: float) -> list[PairKey]:
+        """Live engines that have not finished a step for silent_s wall seconds (a step hung on a call that never
+        returns), or whose supervisor task ended although the pair was neither removed nor given up."""
+        now = time.monotonic()
+        keys = []
+        for key, task in self.tasks.items():
+            watch = self.supervision.get(key)
+            if watch is None or watch.status == "error":
+                continue
+            if task.done() or (watch.beat_at is not None and now - watch.beat_at > silent_s):
+                keys.append(key)
+        return keys
+
+    async def restart_silent(self, silent_s: float) -> list[PairKey]:
+        """The heartbeat watchdog: cut the hung step of each silent engine, count it as a crash (five in an
+        hour pause the pair with status error), tell the user, and start it again from its stored state."""
+        restarted = []
+        for key in self.silent(silent_s):
+            engine, watch = self.engines[key], self.supervision[key]
+            task, step = self.tasks.pop(key), self._inflight.pop(key, None)
+            quiet = time.monotonic() - (watch.beat_at or time.monotonic())
+            error = "its supervisor stopped" if task.done() else f"no heartbeat for {quiet:.0f}s"
+            logger.bind(user=key[0], symbol=key[1]).error("watchdog: {}; restarting the engine", error)
+            for hung in (task, step):
+                if hung is not None and not hung.done():
+                    hung.cancel()
+            await asyncio.gather(*(t for t in (task, step) if t is not None), return_exceptions=True)
+            count = watch.crashed(time.monotonic(), error)
+            await self._beat(engine, "error", error)
+            if count >= MAX_CRASHES_PER_HOUR:
+                await self._give_up(engine, error, count)
+                continue
+            await self._tell(engine, f"{engine.symbol}: the engine went silent ({error}); it restarts with its "
+                             "stored state.")  # fmt: skip
+            engine.restart()
+            self.start([key])
+            restarted.append(key)
+        return restarted
+
     async def _stop_task(self, key: PairKey, timeout_s: float) -> None:
+        """Cancel the engine's supervisor and wait (up to timeout_s) for the step it was in to finish."""
         task = self.tasks.pop(key, None)
+        step = self._inflight.pop(key, None)
         if task is None or task.done():
             return
         task.cancel()
+        waiting = [task] + ([step] if step is not None else [])
         try:
-            await asyncio.wait_for(asyncio.gather(task, return_exceptions=True), timeout_s)
+            await asyncio.wait_for(asyncio.gather(*waiting, return_exceptions=True), timeout_s)
         except TimeoutError:
             logger.bind(user=key[0], symbol=key[1]).error("engine did not stop within {}s", timeout_s)
 

@@ -102,6 +102,11 @@ class PairEngine:
         await self.resync(now_ms)
         self._started = True
 
+    @property
+    def started(self) -> bool:
+        """Its stored state is loaded and its orders reconciled (the first step does it, again after a crash)."""
+        return self._started
+
     def restart(self) -> None:
         """After a crash: the next step reloads the stored state and reconciles before trading again."""
         self._started = False

@@ -8,7 +8,7 @@ each claimed candle (quorum_cycles_total) and each order status it records for t
 
 from __future__ import annotations
 
-from sqlalchemy import or_, update
+from sqlalchemy import or_, select, update
 
 from db.database import Database
 from db.models import EquitySnapshot, UserPair
@@ -204,14 +204,25 @@ class DbEngineStore:
             await UserStateRepository(session).update(book.user_id, **book.figures())
 
     async def equity_point(self, user_id: int, symbol: str | None, point: EquityPoint) -> None:
+        """The account's equity at point.ts: one row per user and moment. Each of the user's engines marks the
+        account after its own step, so a later mark at the same moment replaces the earlier one."""
         pair_id = (await self._ids(user_id, symbol))[0] if symbol is not None else None
+        at = ms_to_datetime(point.ts)
         async with self.database.transaction() as session:
-            session.add(
-                EquitySnapshot(
-                    user_id=user_id, pair_id=pair_id, at=ms_to_datetime(point.ts), equity=point.equity,
-                    balance=point.balance, unrealized_pnl=point.unrealized,
-                )
-            )  # fmt: skip
+            row = await session.scalar(
+                select(EquitySnapshot).where(EquitySnapshot.user_id == user_id, EquitySnapshot.at == at).limit(1)
+            )
+            if row is None:
+                session.add(
+                    EquitySnapshot(
+                        user_id=user_id, pair_id=pair_id, at=at, equity=point.equity, balance=point.balance,
+                        unrealized_pnl=point.unrealized,
+                    )
+                )  # fmt: skip
+            else:
+                row.pair_id, row.equity, row.balance, row.unrealized_pnl = (
+                    pair_id, point.equity, point.balance, point.unrealized
+                )  # fmt: skip
 
     async def set_pair_status(self, user_id: int, symbol: str, status: str, reason: str | None) -> None:
         async with self.database.transaction() as session:

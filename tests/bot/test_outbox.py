@@ -165,16 +165,30 @@ async def test_alerts_when_the_user_turned_a_kind_off_then_it_is_not_queued_but_
     assert "05 Jan 2026 16:00 UTC" in rows[0].text and "/resume" in rows[0].text
 
 
-async def test_alerts_when_a_message_is_longer_than_telegram_takes_then_it_arrives_in_parts(
+async def test_alerts_when_a_message_is_longer_than_telegram_takes_then_parts_queue_apart_and_none_is_sent_twice(
     database: Database, telegram: FakeTelegram, bot: Bot, telegram_id: Callable[[], int]
 ) -> None:
     [(ann, ann_chat)] = await _users(database, telegram, telegram_id, 1)
     clock = Clock()
     long = "\n".join(f"line {i}: " + "€" * 50 for i in range(200))  # ~11,000 characters
     await OutboxNotifier(database, clock).notify(_event(ann, EventKind.DAILY_SUMMARY, long))
-    assert await OutboxSender(database, telegram_send(bot), clock=clock).deliver_due() == 1
+    async with database.transaction() as session:
+        queued = await OutboxRepository(session).for_user(ann)
+    assert len(queued) == 3 and all(utf16_length(row.text) <= 4096 for row in queued)  # a row per part
+    real, calls = telegram_send(bot), []
+
+    async def send(chat_id: int, text: str) -> None:
+        calls.extend([text] if chat_id == ann_chat.id else [])  # the database may hold other tests' rows
+        if chat_id == ann_chat.id and len(calls) == 2:  # Telegram goes down between the first part and the second
+            telegram.fail("sendMessage", times=1, status=502)
+        await real(chat_id, text)
+
+    sender = OutboxSender(database, send, clock=clock, backoff_s=1.0)
+    assert await sender.deliver_due() == 1  # the first part went, the second is deferred, the third waits
+    clock.now += timedelta(seconds=10)
+    assert await sender.deliver_due() == 2
     parts = telegram.sent(ann_chat)
-    assert len(parts) == 3
+    assert len(parts) == 3  # the part delivered before the failure is not repeated
     assert "\n".join(p.text for p in parts).splitlines()[1:] == long.splitlines()
 
 

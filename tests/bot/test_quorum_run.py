@@ -168,6 +168,15 @@ async def test_quorum_run_when_two_users_trade_through_faults_then_alerts_reach_
         delivered = {m.text or "" for m in telegram.sent(user) if _is_alert(m.text or "")}
         assert delivered == expected, f"{user.first_name}: alerts in the chat differ from the outbox"
     assert {tid for _, tid, *_ in sent} == {ann.id, ben.id}
+    with sqlite3.connect(database) as db:  # a daily summary per user per simulated day, each day once
+        summaries = db.execute(
+            "SELECT u.telegram_id, o.text FROM alert_outbox o JOIN users u ON u.id = o.user_id "
+            "WHERE o.kind = 'daily_summary'"
+        ).fetchall()
+    for user in (ann, ben):
+        days = [text.split("\n")[1].split(":", 2)[0] for tid, text in summaries if tid == user.id]
+        assert days and len(days) == len(set(days)), f"{user.first_name}: daily summaries {days}"
+        assert all(day.startswith("24 h to ") and day.endswith("00") for day in days)
 
 
 def _is_alert(text: str) -> bool:
