@@ -93,10 +93,11 @@ async def test_quorum_run_when_sigterm_mid_run_then_the_restart_resumes_every_pa
             base, lambda s: value(s, "quorum_engines_alive") == len(USERS) and value(s, "quorum_cycles_total") > 0,
             "every engine alive",
         )  # fmt: skip
+        cycles = value(first, "quorum_cycles_total")
+        await _metrics_until(base, lambda s: value(s, "quorum_cycles_total") > cycles, "the cycles growing")
         trading = await _metrics_until(  # mid-run: a position is open, its protective orders resting
             base, lambda s: value(s, "quorum_open_positions") >= 1, "an open position"
         )
-        assert value(trading, "quorum_cycles_total") > value(first, "quorum_cycles_total")
         assert value(trading, "quorum_decision_duration_seconds_count") > 0
         assert value(trading, "quorum_engine_events_total", kind="position_opened") > 0
         assert value(trading, "quorum_alerts_queued_total") > 0
