@@ -16,6 +16,7 @@ and tried again at its next run: no job can stop the engines or the bot.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sized
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -123,6 +124,8 @@ def _guarded(name: str, body: Callable[[], Awaitable[int]], runs: dict[str, int]
     async def job() -> None:
         try:
             done = await body()
+        except asyncio.CancelledError:  # the scheduler is shutting down: the run ends here, quietly
+            return
         except Exception:  # noqa: BLE001 - a failed run is logged; the next one tries again
             logger.bind(job=name).exception("scheduled job {} failed", name)
             return
