@@ -15,7 +15,7 @@ import signal
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from loguru import logger
@@ -31,9 +31,13 @@ from db.encryption import SecretBox
 from db.migrate import upgrade
 from db.vote_recorder import DbVoteRecorder
 from domain.market import Candle, MarketType
+from domain.money import ms_to_datetime
 from engine.live import LiveRuntime
 from engine.service import QuorumService
 from engine.service_gateway import CcxtGateway, ExchangeGateway
+
+if TYPE_CHECKING:
+    from engine.replay_runtime import ReplayRuntime
 
 CHART_CANDLES = 120
 
@@ -42,6 +46,8 @@ CHART_CANDLES = 120
 class RunOptions:
     replay: Path | None = None
     speed: float = 3600.0  # simulated seconds per wall second in a replay
+    stepped: bool = False  # a replay stepped tick by tick as fast as the engines go (deterministic)
+    replay_end_ms: int | None = None  # a replay stops after this tick and the process exits (default: the file's end)
     symbol: str = "BTC/USDT"
     refresh_every_s: float = 30.0  # configuration pickup for changes made outside this process (admin CLI)
 
@@ -57,12 +63,26 @@ class Quorum:
     router: Router
     notifier: OutboxNotifier
     ensemble: SharedEnsemble
+    replay: ReplayRuntime | None = None
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
     async def start_sender(self, send: Send) -> OutboxSender:
         sender = OutboxSender(self.database, send)
         self.tasks.append(asyncio.create_task(sender.run(self.notifier.queued), name="alert outbox"))
         return sender
+
+    def play_replay(self, end_ms: int | None, done: Callable[[], None]) -> None:
+        """With --replay: play it to end_ms (stepped, or as the clock passes), then call done (the process ends)."""
+        if self.replay is None:
+            return
+        replay = self.replay
+
+        async def play() -> None:
+            await replay.play(end_ms)
+            logger.info("the replay is over at {}", ms_to_datetime(replay.clock.now_ms()).isoformat())
+            done()
+
+        self.tasks.append(asyncio.create_task(play(), name="replay"))
 
     async def stop(self) -> None:
         await self.runtime.stop()
@@ -80,12 +100,13 @@ async def assemble(settings: Settings, options: RunOptions, box: SecretBox | Non
     notifier = OutboxNotifier(database)
     ensemble = build_shared_ensemble(settings, DbVoteRecorder(database))
     gateway: ExchangeGateway
+    world: ReplayRuntime | None = None
     if options.replay is not None:
         from engine.replay_runtime import build_replay_runtime
 
         world = build_replay_runtime(
             database, settings, notifier, ensemble, data=options.replay, symbol=options.symbol, speed=options.speed,
-            start_ms=await _replayed_until(database),
+            start_ms=await _replayed_until(database), stepped=options.stepped,
         )  # fmt: skip
         runtime, gateway = world.runtime, world.gateway
     else:
@@ -97,7 +118,7 @@ async def assemble(settings: Settings, options: RunOptions, box: SecretBox | Non
     router = build_router(service, bot_username=bot_username, candles=_candles_of(runtime))
     await runtime.start(refresh_every_s=options.refresh_every_s)
     logger.info("{} engines resumed from the database", len(runtime.manager.engines))
-    return Quorum(database, settings, runtime, service, router, notifier, ensemble)
+    return Quorum(database, settings, runtime, service, router, notifier, ensemble, world)
 
 
 async def _replayed_until(database: Database) -> int | None:
@@ -131,6 +152,7 @@ async def run(settings: Settings, options: RunOptions, box: SecretBox | None) ->
 
         quorum = await assemble(settings, options, box, None)
         try:
+            quorum.play_replay(options.replay_end_ms, stop.set)
             await run_console(quorum, stop)
         finally:
             await quorum.stop()
@@ -163,6 +185,7 @@ async def _run_telegram(settings: Settings, options: RunOptions, box: SecretBox 
         else:
             await updater.start_polling(drop_pending_updates=False)
         await quorum.start_sender(telegram_send(app.bot))
+        quorum.play_replay(options.replay_end_ms, stop.set)
         logger.info("Quorum is running; Telegram bot @{}", app.bot.username)
         await stop.wait()
     finally:

@@ -197,13 +197,17 @@ class MultiPairManager:
         end_ms: int,
         on_tick: Callable[[int], Awaitable[None] | None] | None = None,
     ) -> None:
-        """Step every engine at each tick from start_ms to end_ms on the simulated clock."""
+        """Step every engine at each tick from start_ms to end_ms on the simulated clock: the engines of that tick
+        (a pair added or removed meanwhile joins or leaves at the next one), each under its step lock."""
         now = start_ms
-        engines = list(self.engines.values())
         while now <= end_ms:
             advance_to(now)
-            for engine in engines:
-                await self.guarded_step(engine, now)
+            for key, engine in list(self.engines.items()):
+                lock = self._steps.get(key)
+                if lock is None:  # removed while an earlier engine stepped
+                    continue
+                async with lock:
+                    await self.guarded_step(engine, now)
             if on_tick is not None:
                 result = on_tick(now)
                 if result is not None:

@@ -63,6 +63,11 @@ class EngineStore(Protocol):
 
     async def record_decision(self, user_id: int, symbol: str, record: DecisionRecord) -> None: ...
 
+    async def cycle_recorded(self, user_id: int, symbol: str, candle_ts: int, client_order_ids: set[str]) -> bool:
+        """Whether the candle's cycle left its decision, or one of these orders beyond pending (it reached the
+        exchange): False means a claimed cycle stopped before doing anything it must not do twice."""
+        ...
+
     async def save_pair(self, user_id: int, symbol: str, state: PairState, position: Position | None) -> None: ...
 
     async def save_user(self, book: UserBook) -> None: ...
@@ -179,6 +184,12 @@ class MemoryEngineStore:
     async def record_decision(self, user_id: int, symbol: str, record: DecisionRecord) -> None:
         if self.keep_decisions:
             self.decisions.append((user_id, symbol, record))
+
+    async def cycle_recorded(self, user_id: int, symbol: str, candle_ts: int, client_order_ids: set[str]) -> bool:
+        if any(u == user_id and s == symbol and r.candle_ts == candle_ts for u, s, r in self.decisions):
+            return True
+        orders = (self.orders.get(cid) for cid in client_order_ids)
+        return any(o is not None and o.user_id == user_id and o.status != OrderStatus.PENDING.value for o in orders)
 
     async def save_pair(self, user_id: int, symbol: str, state: PairState, position: Position | None) -> None:
         self.pairs[(user_id, symbol)] = state
