@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import or_, select, update
 
 from db.database import Database
-from db.models import EquitySnapshot, OrderRow, TradeDecision, UserPair
+from db.models import EquitySnapshot, OrderRow, TradeDecision, TradeRow, UserPair
 from db.repositories import (
     DecisionRepository,
     OrderRepository,
@@ -127,8 +127,14 @@ class DbEngineStore:
             ]
 
     async def open_trade(self, user_id: int, trade: TradeOpen) -> int:
+        """Idempotent: an entry order already booked (by a run that stopped before saving it) keeps its trade."""
         pair_id, _ = await self._ids(user_id, trade.symbol)
         async with self.database.transaction() as session:
+            booked = await session.scalar(
+                select(TradeRow.id).where(TradeRow.user_id == user_id, TradeRow.entry_order_id == trade.entry_row)
+            )
+            if booked is not None:
+                return int(booked)
             row = await TradeRepository(session).open(
                 user_id, trade.symbol, trade.side, trade.amount, trade.entry_price, trade.opened_at, pair_id,
                 trade.entry_row, trade.fees, trade.leverage,
