@@ -16,6 +16,18 @@ class DatabaseUnavailable(Exception):
     """The database cannot be reached; str() is safe to show (no credentials)."""
 
 
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether an error (or one it came from) says the database cannot be reached, as opposed to a bug."""
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, DatabaseUnavailable | OperationalError | InterfaceError | ConnectionError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")  # SQLite ignores ON DELETE CASCADE without it
@@ -57,6 +69,13 @@ class Database:
             raise DatabaseUnavailable(
                 f"database {safe_url(self.url)} is unavailable ({type(exc).__name__}); nothing was saved"
             ) from exc
+
+    async def ping(self) -> None:
+        """SELECT 1; DatabaseUnavailable when it cannot be reached."""
+        from sqlalchemy import text
+
+        async with self.transaction() as session:
+            await session.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -20,6 +20,7 @@ from loguru import logger
 from engine.clock import Clock
 from engine.events import EngineEvent, EventKind
 from engine.notifier import Notifier
+from engine.outage import DatabaseOutage, Probe, is_unavailable
 from engine.pair_engine import PairConfig, PairEngine
 
 PairKey = tuple[int, str]
@@ -31,6 +32,7 @@ BACKOFF_MAX_S = 300.0
 @dataclass(slots=True)
 class Supervision:
     crashes: list[float] = field(default_factory=list)  # monotonic times of recent crashes
+    waited: bool = False  # the last step waited out a database outage: step again at once
     last_error: str | None = None
     status: str = "starting"
     last_step_ms: int | None = None  # the tick of the last finished step (crashed or not): for health checks
@@ -54,7 +56,11 @@ class MultiPairManager:
         heartbeat: Heartbeat | None = None,
         on_paused: Callable[[int, str, str], Awaitable[None]] | None = None,
         backoff_s: float = BACKOFF_START_S,
+        probe: Probe | None = None,
+        probe_every_s: float = 2.0,
     ) -> None:
+        """probe: a check that the database answers (raises while it does not); with one, an engine that meets
+        an unreachable database waits for it (engine/outage.py) instead of crashing."""
         self.clock = clock
         self.notifier = notifier
         self.tick_ms = tick_ms
@@ -65,6 +71,7 @@ class MultiPairManager:
         self._on_paused = on_paused
         self._backoff_s = backoff_s  # the first restart's delay; it doubles per crash up to BACKOFF_MAX_S
         self._steps: dict[PairKey, asyncio.Lock] = {}
+        self.outage = DatabaseOutage(probe, notifier, clock, probe_every_s) if probe is not None else None
 
     # --- membership ----------------------------------------------------------------------------------------
 
@@ -114,6 +121,9 @@ class MultiPairManager:
             async with self._steps[key]:
                 crashed = await asyncio.shield(self.guarded_step(engine, tick))
             watch.last_step_ms = tick
+            if crashed and watch.waited:
+                watch.waited = False
+                continue  # the database is back: the step again, at the tick it is now
             if crashed:
                 if watch.status == "error":
                     return
@@ -134,6 +144,11 @@ class MultiPairManager:
             await engine.step(now)
         except Exception as exc:  # noqa: BLE001 - the supervisor's whole job
             error = f"{type(exc).__name__}: {exc}"
+            if self.outage is not None and is_unavailable(exc):
+                await self.outage.wait([key, *self.engines], error)
+                engine.restart()  # the step may have stopped anywhere: reload and reconcile first
+                watch.waited = True
+                return True
             logger.bind(user=key[0], symbol=key[1]).exception("engine crashed")
             count = watch.crashed(time.monotonic(), error)
             await self._beat(engine, "error", error)
@@ -207,7 +222,8 @@ class MultiPairManager:
                 if lock is None:  # removed while an earlier engine stepped
                     continue
                 async with lock:
-                    await self.guarded_step(engine, now)
+                    while await self.guarded_step(engine, now) and self.supervision[key].waited:
+                        self.supervision[key].waited = False  # the database is back: this tick again
             if on_tick is not None:
                 result = on_tick(now)
                 if result is not None:
