@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine.url import make_url
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 
@@ -24,7 +24,12 @@ def is_unavailable(exc: BaseException) -> bool:
             return False
         if isinstance(seen, DatabaseUnavailable | OperationalError | InterfaceError | ConnectionError):
             return True
-        seen = seen.__cause__ or seen.__context__
+        if isinstance(seen, DBAPIError) and seen.connection_invalidated:
+            return True
+        sqlstate = str(getattr(seen, "sqlstate", "") or "")  # asyncpg's: 08 connection, 57P shutting down
+        if sqlstate.startswith(("08", "57P")) or type(seen).__name__ == "ConnectionDoesNotExistError":
+            return True
+        seen = getattr(seen, "orig", None) or seen.__cause__ or seen.__context__
     return False
 
 

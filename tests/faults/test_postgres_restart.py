@@ -37,11 +37,16 @@ def private_postgres() -> Iterator[PrivatePostgres]:
         server.remove()
 
 
+@pytest.fixture
+def reference_url(postgres_factory: Any) -> str:
+    return postgres_factory.new_url()
+
+
 @pytest.mark.slow
 async def test_quorum_run_when_postgres_restarts_mid_run_then_engines_wait_resume_and_tell_each_user_once(
-    private_postgres: PrivatePostgres, postgres_factory: Any, tmp_path: Path
+    private_postgres: PrivatePostgres, reference_url: str, tmp_path: Path
 ) -> None:
-    reference_url, url = postgres_factory.new_url(), private_postgres.create_database("quorum")
+    url = private_postgres.create_database("quorum")
     for each in (reference_url, url):
         await set_up(each)
     reference_run = await start_replay(reference_url, tmp_path / "reference.log", END)
