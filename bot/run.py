@@ -16,7 +16,7 @@ import signal
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from loguru import logger
@@ -35,12 +35,16 @@ from db.encryption import SecretBox
 from db.migrate import upgrade
 from db.vote_recorder import DbVoteRecorder
 from domain.market import Candle, MarketType
+from domain.money import ms_to_datetime
 from engine.daily_summary import DailySummaries
 from engine.live import LiveRuntime
 from engine.notifier import CountingNotifier
 from engine.service import QuorumService
 from engine.service_gateway import CcxtGateway, ExchangeGateway
 from telemetry import METRICS
+
+if TYPE_CHECKING:
+    from engine.replay_runtime import ReplayRuntime
 
 CHART_CANDLES = 120
 
@@ -49,6 +53,8 @@ CHART_CANDLES = 120
 class RunOptions:
     replay: Path | None = None
     speed: float = 3600.0  # simulated seconds per wall second in a replay
+    stepped: bool = False  # a replay stepped tick by tick as fast as the engines go (deterministic)
+    replay_end_ms: int | None = None  # a replay stops after this tick and the process exits (default: the file's end)
     symbol: str = "BTC/USDT"
     refresh_every_s: float = 30.0  # configuration pickup for changes made outside this process (admin CLI)
     periods: Periods | None = None  # the scheduled jobs' periods (None: the defaults, scaled to a replay's speed)
@@ -66,6 +72,7 @@ class Quorum:
     notifier: OutboxNotifier
     ensemble: SharedEnsemble
     jobs: Jobs
+    replay: ReplayRuntime | None = None
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     closers: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
     scheduler: Any = None
@@ -83,6 +90,19 @@ class Quorum:
 
     def start_jobs(self) -> None:
         self.scheduler = start_scheduler(self.jobs)
+
+    def play_replay(self, end_ms: int | None, done: Callable[[], None]) -> None:
+        """With --replay: play it to end_ms (stepped, or as the clock passes), then call done (the process ends)."""
+        if self.replay is None:
+            return
+        replay = self.replay
+
+        async def play() -> None:
+            await replay.play(end_ms)
+            logger.info("the replay is over at {}", ms_to_datetime(replay.clock.now_ms()).isoformat())
+            done()
+
+        self.tasks.append(asyncio.create_task(play(), name="replay"))
 
     async def stop(self) -> None:
         await stop_health(self.http)
@@ -109,12 +129,13 @@ async def assemble(settings: Settings, options: RunOptions, box: SecretBox | Non
     gateway: ExchangeGateway
     news, closers = None, []
     periods = options.periods or Periods()
+    world: ReplayRuntime | None = None
     if options.replay is not None:
         from engine.replay_runtime import build_replay_runtime
 
         world = build_replay_runtime(
             database, settings, counted, ensemble, data=options.replay, symbol=options.symbol, speed=options.speed,
-            start_ms=await _replayed_until(database),
+            start_ms=await _replayed_until(database), stepped=options.stepped,
         )  # fmt: skip
         runtime, gateway = world.runtime, world.gateway
         if options.periods is None:
@@ -133,7 +154,9 @@ async def assemble(settings: Settings, options: RunOptions, box: SecretBox | Non
     await runtime.start(refresh_every_s=options.refresh_every_s)
     logger.info("{} engines resumed from the database", len(runtime.manager.engines))
     jobs = Jobs(runtime, DailySummaries(database, counted), periods=periods, news=news)
-    quorum = Quorum(database, settings, runtime, service, router, notifier, ensemble, jobs, closers=closers)
+    quorum = Quorum(
+        database, settings, runtime, service, router, notifier, ensemble, jobs, replay=world, closers=closers
+    )
     quorum.start_jobs()
     return quorum
 
@@ -192,6 +215,7 @@ async def run(settings: Settings, options: RunOptions, box: SecretBox | None) ->
         quorum = await assemble(settings, options, box, None)
         try:
             await quorum.start_http()
+            quorum.play_replay(options.replay_end_ms, stop.set)
             await run_console(quorum, stop)
         finally:
             await quorum.stop()
@@ -225,6 +249,7 @@ async def _run_telegram(settings: Settings, options: RunOptions, box: SecretBox 
         else:
             await updater.start_polling(drop_pending_updates=False)
         await quorum.start_sender(telegram_send(app.bot))
+        quorum.play_replay(options.replay_end_ms, stop.set)
         logger.info("Quorum is running; Telegram bot @{}", app.bot.username)
         await stop.wait()
     finally:

@@ -91,12 +91,14 @@ class Jobs:
         p = self.periods
         jobs: list[tuple[str, float, Callable[[], Awaitable[int]]]] = [
             ("daily_summaries", p.summaries_s, self.daily_summaries),
-            ("breaker_cooldowns", p.breakers_s, self.breaker_cooldowns),
-            ("equity_snapshots", p.snapshots_s, self.equity_snapshots),
             ("outbox_retry", p.outbox_s, self.outbox_retry),
         ]
-        if not self.runtime.stepped:  # a stepped replay has no engine tasks to watch
-            jobs.append(("watchdog", p.watchdog_s, self.watchdog))
+        if not self.runtime.stepped:  # a stepped replay steps every engine each tick itself, deterministically:
+            jobs += [  # no job reaches into its engines between ticks, and there are no engine tasks to watch
+                ("breaker_cooldowns", p.breakers_s, self.breaker_cooldowns),
+                ("equity_snapshots", p.snapshots_s, self.equity_snapshots),
+                ("watchdog", p.watchdog_s, self.watchdog),
+            ]
         if self.news is not None and p.news_s:
             jobs.append(("news_refresh", p.news_s, self.news_refresh))
         return jobs

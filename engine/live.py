@@ -96,8 +96,9 @@ class LiveRuntime:
         if self.cycle_ms % tick_ms:
             raise ValueError("the cycle interval must be a whole number of monitor ticks")
         self.manager = MultiPairManager(
-            clock=self.clock, notifier=notifier, tick_ms=tick_ms, heartbeat=self._beat, backoff_s=backoff_s
-        )
+            clock=self.clock, notifier=notifier, tick_ms=tick_ms, heartbeat=self._beat, backoff_s=backoff_s,
+            probe=database.ping,
+        )  # fmt: skip
         self.limits = RiskLimits.from_settings(settings)
         self._public_factory = public_factory or _ccxt_public(settings)
         self._account_factory = account_factory or default_account_factory(settings, database, self.clock)

@@ -21,6 +21,7 @@ from loguru import logger
 from engine.clock import Clock
 from engine.events import EngineEvent, EventKind
 from engine.notifier import Notifier
+from engine.outage import DatabaseOutage, Probe, is_unavailable
 from engine.pair_engine import PairConfig, PairEngine
 from telemetry import METRICS
 
@@ -33,6 +34,7 @@ BACKOFF_MAX_S = 300.0
 @dataclass(slots=True)
 class Supervision:
     crashes: list[float] = field(default_factory=list)  # monotonic times of recent crashes
+    waited: bool = False  # the last step waited out a database outage: step again at once
     last_error: str | None = None
     status: str = "starting"
     last_step_ms: int | None = None  # the tick of the last finished step (crashed or not): for health checks
@@ -57,7 +59,11 @@ class MultiPairManager:
         heartbeat: Heartbeat | None = None,
         on_paused: Callable[[int, str, str], Awaitable[None]] | None = None,
         backoff_s: float = BACKOFF_START_S,
+        probe: Probe | None = None,
+        probe_every_s: float = 2.0,
     ) -> None:
+        """probe: a check that the database answers (raises while it does not); with one, an engine that meets
+        an unreachable database waits for it (engine/outage.py) instead of crashing."""
         self.clock = clock
         self.notifier = notifier
         self.tick_ms = tick_ms
@@ -69,6 +75,7 @@ class MultiPairManager:
         self._backoff_s = backoff_s  # the first restart's delay; it doubles per crash up to BACKOFF_MAX_S
         self._steps: dict[PairKey, asyncio.Lock] = {}
         self._inflight: dict[PairKey, asyncio.Future[bool]] = {}  # the step a live engine is in
+        self.outage = DatabaseOutage(probe, notifier, clock, probe_every_s) if probe is not None else None
 
     # --- membership ----------------------------------------------------------------------------------------
 
@@ -123,6 +130,9 @@ class MultiPairManager:
                 self._inflight.pop(key, None)
                 if not crashed and engine.state.last_candle_ts == tick != last_cycle:  # this step ran a cycle
                     METRICS.cycle_seconds.observe(time.perf_counter() - started)
+            if crashed and watch.waited:
+                watch.waited = False
+                continue  # the database is back: the step again, at the tick it is now
             if crashed:
                 if watch.status == "error":
                     return
@@ -143,6 +153,11 @@ class MultiPairManager:
             await engine.step(now)
         except Exception as exc:  # noqa: BLE001 - the supervisor's whole job
             error = f"{type(exc).__name__}: {exc}"
+            if self.outage is not None and is_unavailable(exc):
+                await self.outage.wait([key, *self.engines], error)
+                engine.restart()  # the step may have stopped anywhere: reload and reconcile first
+                watch.waited, watch.beat_at = True, time.monotonic()  # waiting out an outage is not silence
+                return True
             logger.bind(user=key[0], symbol=key[1]).exception("engine crashed")
             count = watch.crashed(time.monotonic(), error)
             await self._beat(engine, "error", error)
@@ -190,6 +205,8 @@ class MultiPairManager:
     def silent(self, silent_s: float) -> list[PairKey]:
         """Live engines that have not finished a step for silent_s wall seconds (a step hung on a call that never
         returns), or whose supervisor task ended although the pair was neither removed nor given up."""
+        if self.outage is not None and self.outage.active:
+            return []  # every engine waits for the database: a wait, not a hang
         now = time.monotonic()
         keys = []
         for key, task in self.tasks.items():
@@ -252,13 +269,18 @@ class MultiPairManager:
         end_ms: int,
         on_tick: Callable[[int], Awaitable[None] | None] | None = None,
     ) -> None:
-        """Step every engine at each tick from start_ms to end_ms on the simulated clock."""
+        """Step every engine at each tick from start_ms to end_ms on the simulated clock: the engines of that tick
+        (a pair added or removed meanwhile joins or leaves at the next one), each under its step lock."""
         now = start_ms
-        engines = list(self.engines.values())
         while now <= end_ms:
             advance_to(now)
-            for engine in engines:
-                await self.guarded_step(engine, now)
+            for key, engine in list(self.engines.items()):
+                lock = self._steps.get(key)
+                if lock is None:  # removed while an earlier engine stepped
+                    continue
+                async with lock:
+                    while await self.guarded_step(engine, now) and self.supervision[key].waited:
+                        self.supervision[key].waited = False  # the database is back: this tick again
             if on_tick is not None:
                 result = on_tick(now)
                 if result is not None:

@@ -1,9 +1,10 @@
 """The engine's store on the database: every step its own transaction, through the repositories.
 
 claim_candle is one conditional UPDATE (last_candle_ts < candle), so two processes racing for the same
-(user, symbol, candle) cannot both win, and a restart never processes a candle twice. For /metrics it counts
-each claimed candle (quorum_cycles_total) and each order status it records for the first time
-(quorum_orders_total{status}), once committed.
+(user, symbol, candle) cannot both win, and a restart never processes a candle twice; cycle_recorded tells a
+restarted engine whether a candle it had claimed got as far as an order or its decision (if not, it runs it again).
+For /metrics it counts each claimed candle (quorum_cycles_total) and each order status it records for the first
+time (quorum_orders_total{status}), once committed.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from sqlalchemy import or_, select, update
 
 from db.database import Database
-from db.models import EquitySnapshot, UserPair
+from db.models import EquitySnapshot, OrderRow, TradeDecision, TradeRow, UserPair
 from db.repositories import (
     DecisionRepository,
     OrderRepository,
@@ -141,8 +142,14 @@ class DbEngineStore:
             ]
 
     async def open_trade(self, user_id: int, trade: TradeOpen) -> int:
+        """Idempotent: an entry order already booked (by a run that stopped before saving it) keeps its trade."""
         pair_id, _ = await self._ids(user_id, trade.symbol)
         async with self.database.transaction() as session:
+            booked = await session.scalar(
+                select(TradeRow.id).where(TradeRow.user_id == user_id, TradeRow.entry_order_id == trade.entry_row)
+            )
+            if booked is not None:
+                return int(booked)
             row = await TradeRepository(session).open(
                 user_id, trade.symbol, trade.side, trade.amount, trade.entry_price, trade.opened_at, pair_id,
                 trade.entry_row, trade.fees, trade.leverage,
@@ -166,6 +173,25 @@ class DbEngineStore:
                 consensus_reason=record.consensus_reason, reason_code=record.reason_code,
                 reason_message=record.reason_message, order_id=record.order_row,
             )  # fmt: skip
+
+    async def cycle_recorded(self, user_id: int, symbol: str, candle_ts: int, client_order_ids: set[str]) -> bool:
+        pair_id, _ = await self._ids(user_id, symbol)
+        async with self.database.transaction() as session:
+            decided = await session.scalar(
+                select(TradeDecision.id).where(
+                    TradeDecision.user_id == user_id, TradeDecision.pair_id == pair_id,
+                    TradeDecision.consultation_key.contains(f":{candle_ts}:"),  # exchange:symbol:candle:side:...
+                ).limit(1)
+            )  # fmt: skip
+            if decided is not None:
+                return True
+            sent = await session.scalar(
+                select(OrderRow.id).where(
+                    OrderRow.user_id == user_id, OrderRow.client_order_id.in_(client_order_ids),
+                    OrderRow.status != OrderStatus.PENDING.value,
+                ).limit(1)
+            )  # fmt: skip
+            return sent is not None
 
     async def save_pair(self, user_id: int, symbol: str, state: PairState, position: Position | None) -> None:
         pair_id, _ = await self._ids(user_id, symbol)
