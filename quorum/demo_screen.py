@@ -17,12 +17,13 @@ Advance = Callable[[int], None]  # the simulated time the replay has reached, in
 
 
 class Screen:
-    """Plain lines to `emit`, or (emit None) to stdout: through Rich with a progress bar on a terminal."""
+    """Plain lines to `emit`, or (emit None) to stdout: through Rich with a progress bar on a terminal (or on the
+    Rich `console` given)."""
 
-    def __init__(self, emit: Callable[[str], None] | None = None) -> None:
+    def __init__(self, emit: Callable[[str], None] | None = None, console: Console | None = None) -> None:
         self._emit = emit
-        self._console: Console | None = None
-        if emit is None and sys.stdout.isatty():
+        self._console = console
+        if console is None and emit is None and sys.stdout.isatty():
             from rich.console import Console
 
             self._console = Console(highlight=False, emoji=False, markup=False, soft_wrap=True)

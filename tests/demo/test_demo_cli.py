@@ -10,20 +10,22 @@ import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
+from io import StringIO
 from pathlib import Path
 
 import pytest
 import typer
 from loguru import logger
+from rich.console import Console
 from typer.testing import CliRunner
 
 from adapters.exchange.candle_file import shipped_candle_file
 from adapters.exchange.replay import ReplayFeed
 from quorum.cli_demo import demo
 from quorum.demo import DemoError, DemoOptions, plan, run_demo
+from quorum.demo_screen import Screen
 from tests.demo.conftest import chart_paths, offline_settings
 
-ROOT = Path(__file__).resolve().parents[2]
 KEYS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "DEEPSEEK_API_KEY", "OPENAI_COMPATIBLE_API_KEY", "TELEGRAM_BOT_TOKEN")
 
 
@@ -148,3 +150,18 @@ def test_cli_when_the_readme_command_runs_with_no_keys_and_no_network_then_it_re
     charts = chart_paths(lines)
     assert len(charts) == 3 and all(path.is_file() and path.is_relative_to(tmp_path) for path in charts)
     assert "Traceback" not in done.stderr
+
+
+def test_screen_when_on_a_terminal_then_lines_print_above_a_progress_bar_over_the_simulated_time() -> None:
+    out = StringIO()
+    screen = Screen(console=Console(file=out, force_terminal=True, width=100, color_system=None))
+    start = 1_515_542_400_000  # 10 Jan 2018 00:00 UTC
+    with screen.progress(start, start + 10 * 3_600_000) as advance:
+        screen.line("10 Jan 2018 01:00  🔔 Ann: 📈 Position opened · BTC/USDT")
+        advance(start + 5 * 3_600_000)
+    shown = out.getvalue()
+
+    assert screen.rich
+    assert "10 Jan 2018 01:00  🔔 Ann: 📈 Position opened · BTC/USDT" in shown
+    assert "replaying the history" in shown and "10 Jan 2018 05:00 UTC" in shown
+    assert Screen(emit=print).rich is False  # plain lines, no bar, when told where to write
