@@ -98,10 +98,10 @@ class DemoChat(ConsoleChat):
             self.trips += 1
             self._to_resume = self.user.resumes
 
-    async def react(self) -> bool:
-        """After a breaker alert: /resume, then press Resume if the bot asks for it. True if they typed."""
+    async def react(self) -> None:
+        """After a breaker alert: /resume, then press Resume if the bot asks for it."""
         if not self._to_resume:
-            return False
+            return
         self._to_resume = False
         self.buttons = []
         await self.say("/resume")
@@ -109,4 +109,3 @@ class DemoChat(ConsoleChat):
         if "Resume" in labels:
             await self.say(str(labels.index("Resume") + 1))
             self.resumed += 1
-        return True
