@@ -188,7 +188,7 @@ async def _play(quorum: Quorum, window: DemoWindow, screen: Screen, charts: Path
         if chat is not None:
             await chat.alert(chat_id, html)
 
-    sender = OutboxSender(quorum.database, send)
+    sender = quorum.jobs.sender = OutboxSender(quorum.database, send)
 
     async def deliver() -> None:
         """Every queued alert, in order, and each person's reaction to them (whose answers may bring more)."""
@@ -206,6 +206,9 @@ async def _play(quorum: Quorum, window: DemoWindow, screen: Screen, charts: Path
     with screen.progress(window.start_ms, window.end_ms) as advance:
 
         async def tick(now: int) -> None:
+            for name, _, job in quorum.jobs.table():  # quorum run's scheduled jobs, once a simulated hour
+                if name != "outbox_retry":  # deliver() sends every alert as it is queued; none is ever deferred
+                    await job()
             await deliver()
             advance(now)
 

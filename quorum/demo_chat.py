@@ -42,12 +42,18 @@ USERS = (
     ),
     DemoUser(
         102, "Ben",
-        ("/start", "/connect paper 5000", "/addpair BTC/USDT 1500 2", "/settings breaker_max_consecutive_losses 2"),
+        (
+            "/start", "/connect paper 5000", "/addpair BTC/USDT 1500 2", "/settings breaker_max_consecutive_losses 2",
+            "/settings alert daily_summary off",
+        ),
         resumes=True,
     ),
     DemoUser(
         103, "Cid",
-        ("/start", "/connect paper 3000", "/addpair btc/usdt 1000", "/settings breaker_cooldown_minutes 10080"),
+        (
+            "/start", "/connect paper 3000", "/addpair btc/usdt 1000", "/settings breaker_cooldown_minutes 10080",
+            "/settings alert daily_summary off",
+        ),
         resumes=False,
     ),
 )  # fmt: skip

@@ -30,11 +30,11 @@ def test_tour_when_played_then_each_person_types_the_script_and_gets_the_bots_re
     ]  # fmt: skip
     assert _typed(tour_run, "Ben") == [
         "/start", "/connect paper 5000", "/addpair BTC/USDT 1500 2", "/settings breaker_max_consecutive_losses 2",
-        "/resume", "1", "/status", "/profit",
+        "/settings alert daily_summary off", "/resume", "1", "/status", "/profit",
     ]  # fmt: skip
     assert _typed(tour_run, "Cid") == [
         "/start", "/connect paper 3000", "/addpair btc/usdt 1000", "/settings breaker_cooldown_minutes 10080",
-        "/status", "/profit",
+        "/settings alert daily_summary off", "/status", "/profit",
     ]  # fmt: skip
     assert _after(tour_run, "10 Jan 2018 00:00  Ann > /start", 2)[1] == "    Welcome to Quorum, Ann!"
     assert _after(tour_run, "10 Jan 2018 00:00  Ann > /addpair BTC/USDT 2000 3", 2)[1] == (
@@ -94,6 +94,10 @@ def test_tour_when_alerts_are_queued_then_each_is_delivered_and_printed_as_the_o
     kinds = [row.kind for row in tour_rows["Ann"].alerts]
     assert kinds.count("position_opened") == 3 and kinds.count("stop_loss_hit") == 3
     assert kinds.count("breaker_tripped") == 1 and kinds.count("breaker_resumed") == 1
+    # quorum run's scheduled daily summary, on the simulated clock: one a day at 00:00 UTC for Ann, who kept it
+    assert kinds.count("daily_summary") == 21
+    assert "11 Jan 2018 00:00  🔔 Ann: 📊 Daily summary · all pairs" in tour_run.lines
+    assert [row.kind for row in tour_rows["Ben"].alerts].count("daily_summary") == 0  # switched off
 
 
 def test_tour_when_it_ends_then_the_report_is_the_databases_figures_and_the_charts_are_where_it_says(
