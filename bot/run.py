@@ -101,7 +101,7 @@ class Quorum:
         replay = self.replay
 
         async def play() -> None:
-            await replay.play(end_ms)
+            await replay.play(end_ms, on_tick=self.jobs.on_tick if replay.runtime.stepped else None)
             logger.info("the replay is over at {}", ms_to_datetime(replay.clock.now_ms()).isoformat())
             done()
 

@@ -88,13 +88,14 @@ class Jobs:
         return 0 if self.sender is None else await self.sender.deliver_due()
 
     def table(self) -> list[tuple[str, float, Callable[[], Awaitable[int]]]]:
+        """The jobs the wall-clock scheduler runs. A stepped replay steps every engine each tick itself, as fast
+        as it goes: its clock-bound jobs run from its ticks instead (on_tick), so the same history always gives
+        the same summaries, and nothing reaches into its engines between ticks."""
         p = self.periods
-        jobs: list[tuple[str, float, Callable[[], Awaitable[int]]]] = [
-            ("daily_summaries", p.summaries_s, self.daily_summaries),
-            ("outbox_retry", p.outbox_s, self.outbox_retry),
-        ]
-        if not self.runtime.stepped:  # a stepped replay steps every engine each tick itself, deterministically:
-            jobs += [  # no job reaches into its engines between ticks, and there are no engine tasks to watch
+        jobs: list[tuple[str, float, Callable[[], Awaitable[int]]]] = [("outbox_retry", p.outbox_s, self.outbox_retry)]
+        if not self.runtime.stepped:
+            jobs += [
+                ("daily_summaries", p.summaries_s, self.daily_summaries),
                 ("breaker_cooldowns", p.breakers_s, self.breaker_cooldowns),
                 ("equity_snapshots", p.snapshots_s, self.equity_snapshots),
                 ("watchdog", p.watchdog_s, self.watchdog),
@@ -102,6 +103,12 @@ class Jobs:
         if self.news is not None and p.news_s:
             jobs.append(("news_refresh", p.news_s, self.news_refresh))
         return jobs
+
+    async def on_tick(self, now_ms: int) -> None:
+        """A stepped replay's tick: the jobs that follow the clock (the daily summaries; the breakers' cooldowns
+        and the equity points are the engines' own monitor and cycle when every tick is stepped)."""
+        if now_ms % HOUR_MS == 0:  # the summaries fall on whole hours
+            await _guarded("daily_summaries", self.daily_summaries, self.runs)()
 
 
 def start_scheduler(jobs: Jobs) -> AsyncIOScheduler:

@@ -10,6 +10,7 @@ deterministic run). The indicators are computed once over each whole series, as 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,7 +50,9 @@ class ReplayRuntime:
             self.feed.clock.advance_to(start_ms)
         await self.runtime.manager.run_replay(self.feed.clock.advance_to, start_ms, end_ms, on_tick)
 
-    async def play(self, end_ms: int | None = None, poll_s: float = 0.05) -> None:
+    async def play(
+        self, end_ms: int | None = None, poll_s: float = 0.05, on_tick: Callable[[int], Awaitable[None]] | None = None
+    ) -> None:
         """`quorum run --replay`: returns once every engine has stepped the tick at end_ms (default: the file's
         last candle). Stepped, the ticks from the clock's now are stepped here, as fast as the engines go (the
         same data always gives the same books); otherwise the engines' own tasks step as the clock passes."""
@@ -57,7 +60,7 @@ class ReplayRuntime:
         start = self.feed.clock.now_ms()
         if self.runtime.stepped:
             if start <= end:
-                await self.run_stepped(start, end)
+                await self.run_stepped(start, end, on_tick)
             return
         await self.clock.sleep_until(end)
         watches = self.runtime.manager.supervision

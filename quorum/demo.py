@@ -206,9 +206,7 @@ async def _play(quorum: Quorum, window: DemoWindow, screen: Screen, charts: Path
     with screen.progress(window.start_ms, window.end_ms) as advance:
 
         async def tick(now: int) -> None:
-            for name, _, job in quorum.jobs.table():  # quorum run's scheduled jobs, once a simulated hour
-                if name != "outbox_retry":  # deliver() sends every alert as it is queued; none is ever deferred
-                    await job()
+            await quorum.jobs.on_tick(now)  # quorum run's clock-bound jobs, as a stepped replay runs them
             await deliver()
             advance(now)
 
