@@ -44,6 +44,8 @@ class RunOptions:
     speed: float = 3600.0  # simulated seconds per wall second in a replay
     symbol: str = "BTC/USDT"
     refresh_every_s: float = 30.0  # configuration pickup for changes made outside this process (admin CLI)
+    role: str = "all"  # all: everything in this process; gateway / worker: see bot/run_roles.py
+    concurrency: int = 8  # --role worker: jobs run at once
 
 
 @dataclass(slots=True)
@@ -58,6 +60,7 @@ class Quorum:
     notifier: OutboxNotifier
     ensemble: SharedEnsemble
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def start_sender(self, send: Send) -> OutboxSender:
         sender = OutboxSender(self.database, send)
@@ -69,6 +72,8 @@ class Quorum:
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
+        for close in self.closers:
+            await close()
         await self.ensemble.close()
         await self.database.dispose()
 
@@ -91,13 +96,21 @@ async def assemble(settings: Settings, options: RunOptions, box: SecretBox | Non
     else:
         runtime = LiveRuntime(database, settings, notifier, ensemble, box=box)
         gateway = CcxtGateway(settings)
+    gateway_role = options.role == "gateway"  # the engines run on workers: no control of engines here
     service = QuorumService(
-        database, settings, gateway=gateway, box=box, control=runtime.control(), clock=runtime.clock
-    )
+        database, settings, gateway=gateway, box=box, control=None if gateway_role else runtime.control(),
+        clock=runtime.clock,
+    )  # fmt: skip
     router = build_router(service, bot_username=bot_username, candles=_candles_of(runtime))
-    await runtime.start(refresh_every_s=options.refresh_every_s)
-    logger.info("{} engines resumed from the database", len(runtime.manager.engines))
-    return Quorum(database, settings, runtime, service, router, notifier, ensemble)
+    quorum = Quorum(database, settings, runtime, service, router, notifier, ensemble)
+    if gateway_role:
+        from bot.run_roles import start_scheduler
+
+        await start_scheduler(quorum)
+    else:
+        await runtime.start(refresh_every_s=options.refresh_every_s)
+        logger.info("{} engines resumed from the database", len(runtime.manager.engines))
+    return quorum
 
 
 async def _replayed_until(database: Database) -> int | None:
@@ -124,6 +137,15 @@ def _candles_of(runtime: LiveRuntime) -> Callable[[str, MarketType, str], Awaita
 
 
 async def run(settings: Settings, options: RunOptions, box: SecretBox | None) -> None:
+    if options.role != "all":
+        from bot.run_roles import check_role
+
+        check_role(settings, options)
+    if options.role == "worker":
+        from bot.run_roles import run_worker
+
+        await run_worker(settings, options, box)
+        return
     stop = asyncio.Event()
     _on_signals(stop.set)
     if settings.telegram_bot_token is None:

@@ -18,6 +18,15 @@ def run(
         float, typer.Option("--speed", help="With --replay: simulated time per wall time (3600 = an hour a second).")
     ] = 3600.0,
     symbol: Annotated[str, typer.Option("--symbol", help="With --replay: what the candles trade as.")] = "BTC/USDT",
+    role: Annotated[
+        str,
+        typer.Option(
+            "--role",
+            help="all: everything in this process. gateway: Telegram, the service, alerts and the scheduler; worker: "
+            "engines only, as jobs (any number, on any machine reaching PostgreSQL). gateway/worker need PostgreSQL.",
+        ),
+    ] = "all",
+    concurrency: Annotated[int, typer.Option("--concurrency", help="With --role worker: jobs run at once.")] = 8,
 ) -> None:
     """Run Quorum: the Telegram bot (or, without TELEGRAM_BOT_TOKEN, a chat in this terminal) and the engines."""
     from bot.run import RunOptions
@@ -29,5 +38,18 @@ def run(
         raise typer.BadParameter(f"{replay} is not a file", param_hint="--replay")
     if not speed > 0:
         raise typer.BadParameter("must be a positive number", param_hint="--speed")
+    if role not in ("all", "gateway", "worker"):
+        raise typer.BadParameter("must be all, gateway or worker", param_hint="--role")
+    if concurrency < 1:
+        raise typer.BadParameter("must be at least 1", param_hint="--concurrency")
     settings = get_settings()
-    asyncio.run(run_quorum(settings, RunOptions(replay=replay, speed=speed, symbol=symbol), secret_box(settings)))
+    if role != "all":
+        from distributed.app import NeedsPostgres, require_postgres
+
+        try:
+            require_postgres(settings.database_url)
+        except NeedsPostgres as exc:
+            typer.echo(f"Error: {exc}", err=True)
+            raise typer.Exit(2) from None
+    options = RunOptions(replay=replay, speed=speed, symbol=symbol, role=role, concurrency=concurrency)
+    asyncio.run(run_quorum(settings, options, secret_box(settings)))
