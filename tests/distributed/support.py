@@ -176,7 +176,7 @@ async def read_books(database: Database) -> Books:
                    TradeDecision.reason_code).order_by(TradeDecision.user_id, TradeDecision.id)
         )  # fmt: skip
         alerts = await session.execute(select(AlertOutbox.user_id, AlertOutbox.kind, AlertOutbox.text))
-        sent = await session.scalar(select(text("count(*)")).select_from(AlertOutbox).where(AlertOutbox.sent_at.isnot(None)))
+        sent = await session.scalar(text("SELECT count(*) FROM alert_outbox WHERE sent_at IS NOT NULL"))
         # every consultation a decision used (ai_decisions would do too, but on PostgreSQL its prompt_version
         # column is narrower than the prompt version the LLM votes carry, so their rows are not stored there)
         keys = await session.scalar(text("SELECT count(DISTINCT consultation_key) FROM trade_decisions"))
@@ -306,9 +306,7 @@ async def _drain(database: Database, sender: OutboxSender, timeout_s: float = 30
     deadline = loop.time() + timeout_s
     while loop.time() < deadline:
         async with database.transaction() as session:
-            unsent = await session.scalar(
-                select(text("count(*)")).select_from(AlertOutbox).where(AlertOutbox.sent_at.is_(None))
-            )
+            unsent = await session.scalar(text("SELECT count(*) FROM alert_outbox WHERE sent_at IS NULL"))
         if not unsent:
             return
         await sender.deliver_due()

@@ -16,8 +16,8 @@ from tests.distributed.support import (
     Books,
     Kill,
     distributed_run,
-    single_process_run,
     settings_values,
+    single_process_run,
     start_llm,
 )
 
