@@ -65,3 +65,13 @@ async def test_three_workers_when_twenty_pairs_run_then_each_candle_once_and_boo
     pg_urls: list[str], tmp_path: Path
 ) -> None:
     await _compare(pg_urls, tmp_path, pairs=20, hours=24)
+
+
+@pytest.mark.slow
+async def test_a_worker_when_killed_mid_run_then_others_take_its_jobs_and_books_still_equal_one_process(
+    pg_urls: list[str], tmp_path: Path
+) -> None:
+    kill = Kill(after_ticks=6)  # SIGKILL worker 0 while the seventh tick's jobs are in flight
+    run = await _compare(pg_urls, tmp_path, pairs=20, hours=16, kill=kill)
+    assert kill.killed_at is not None
+    assert run.extra["swept"] >= 1, "the killed worker held jobs: the sweeper handed them to the others"
