@@ -8,6 +8,8 @@ starting at once apply it once.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.engine.url import make_url
 
 from distributed.claims import CLAIMS_SCHEMA
@@ -36,12 +38,28 @@ def conninfo(database_url: str) -> str:
 
 
 def build_app(database_url: str, *, min_size: int = 1, max_size: int = 4):
-    """A procrastinate App with Quorum's tasks (distributed.tasks), on the database at `database_url`."""
+    """A procrastinate App with Quorum's tasks (distributed.tasks), on the database at `database_url`; its
+    connector counts the queries it sends (`app.connector.queries`, for the benchmark's database load)."""
     from procrastinate import App, PsycopgConnector
 
     from distributed.tasks import blueprint
 
-    connector = PsycopgConnector(conninfo=conninfo(database_url), min_size=min_size, max_size=max_size)
+    class CountingConnector(PsycopgConnector):
+        queries = 0
+
+        async def execute_query_async(self, query: Any, **arguments: Any) -> None:
+            self.queries += 1
+            await super().execute_query_async(query, **arguments)
+
+        async def execute_query_one_async(self, query: Any, **arguments: Any) -> Any:
+            self.queries += 1
+            return await super().execute_query_one_async(query, **arguments)
+
+        async def execute_query_all_async(self, query: Any, **arguments: Any) -> Any:
+            self.queries += 1
+            return await super().execute_query_all_async(query, **arguments)
+
+    connector = CountingConnector(conninfo=conninfo(database_url), min_size=min_size, max_size=max_size)
     app = App(connector=connector)
     app.add_tasks_from(blueprint, namespace="quorum")
     return app

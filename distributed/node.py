@@ -9,12 +9,15 @@ and reconciles the unresolved orders by client order id), steps it once and drop
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from loguru import logger
+from sqlalchemy import event
 
+from db.database import Database
 from db.repositories.heartbeats import HeartbeatRepository
 from db.repositories.pairs import PairRepository
 from distributed.claims import ConsultationClaims
@@ -29,6 +32,20 @@ class NodeCounters:
     steps: int = 0
     atomic: int = 0  # steps inside one transaction (paper accounts)
     skipped: int = 0  # the pair was removed, stopped or in error since the job was deferred
+    queries: int = 0  # SQL statements this worker's engine databases executed (count_queries)
+    seconds: float = 0.0  # wall time inside step_pair
+
+    def as_dict(self) -> dict[str, float]:
+        return {name: getattr(self, name) for name in self.__slots__}  # type: ignore[attr-defined]
+
+
+def count_queries(database: Database, counters: NodeCounters) -> None:
+    """Count every statement the database executes (the benchmark's database load)."""
+
+    def executed(*_: Any) -> None:
+        counters.queries += 1
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", executed)
 
 
 class WorkerNode:
@@ -47,6 +64,13 @@ class WorkerNode:
 
     async def step_pair(self, user_id: int, symbol: str, ts: int, job: Any = None) -> str:
         """The pair's engine, built from the database, stepped once at `ts` (the manager's step), then dropped."""
+        started = time.perf_counter()
+        try:
+            return await self._step_pair(user_id, symbol, ts, job)
+        finally:
+            self.counters.seconds += time.perf_counter() - started
+
+    async def _step_pair(self, user_id: int, symbol: str, ts: int, job: Any) -> str:
         self.claims.worker_id = getattr(job, "worker_id", None)
         if self._advance is not None:
             self._advance(ts)

@@ -9,10 +9,11 @@ this package never imports a transport.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +27,16 @@ from db.encryption import SecretBox
 from db.vote_recorder import DbVoteRecorder
 from distributed.app import apply_schema, build_app, require_postgres
 from distributed.claims import ClaimedEnsemble, ConsultationClaims
-from distributed.node import WorkerNode
+from distributed.node import WorkerNode, count_queries
 from distributed.scheduler import CycleScheduler, Sweeper
 from distributed.tasks import QUEUE
 from distributed.unit import UnitDatabase
+from domain.market import MarketType
 from engine.live import LiveRuntime
+from engine.market_hub import MarketHub
 from engine.notifier import Notifier
+
+STATS_PREFIX = "quorum-worker-stats "
 
 
 @dataclass(slots=True)
@@ -62,6 +67,18 @@ class Worker:
                 update_heartbeat_interval=options.heartbeat_s, stalled_worker_timeout=options.stalled_after_s,
                 delete_jobs="successful", install_signal_handlers=True,
             )  # fmt: skip
+        claims = self.node.claims
+        figures = self.node.counters.as_dict() | {
+            "claimed": claims.claimed, "waited": claims.waited, "taken_over": claims.taken_over,
+            "timed_out": claims.timed_out, "job_queries": self.app.connector.queries,
+            "hub": asdict(self._hub().counters),
+        }  # fmt: skip
+        print(STATS_PREFIX + json.dumps(figures), flush=True)  # for bench/bench_distributed.py
+
+    def _hub(self) -> MarketHub:
+        """The hub of the default exchange's perpetual market (the one a replay trades)."""
+        runtime = self.node.runtime
+        return runtime.hub_for(runtime.settings.default_exchange, MarketType.PERPETUAL)
 
     async def close(self) -> None:
         await self.node.runtime.stop()
@@ -97,6 +114,8 @@ async def build_worker(
     else:
         runtime = LiveRuntime(database, settings, notifier, ensemble, box=box, stepped=True)
     node = WorkerNode(runtime, database, claims, advance=advance)
+    count_queries(database, node.counters)
+    count_queries(detached, node.counters)
     app = build_app(url, max_size=3)
     return Worker(node, app, database, detached, ensemble)
 

@@ -75,7 +75,7 @@ async def start_llm() -> FakeLLMServer:
     return await FakeLLMServer(answer=trader_answer).start()
 
 
-def settings_values(database_url: str, llm_url: str) -> dict[str, Any]:
+def settings_values(database_url: str, llm_url: str, cycle_minutes: int = 120) -> dict[str, Any]:
     return {
         "database_url": database_url,
         "openai_api_key": "test-key",
@@ -86,7 +86,7 @@ def settings_values(database_url: str, llm_url: str) -> dict[str, Any]:
         "anthropic_api_key": None,
         "deepseek_api_key": None,
         "offline_analysts": [],
-        "cycle_interval_minutes": 120,  # cycles every other hour; monitoring jobs in between
+        "cycle_interval_minutes": cycle_minutes,  # 120: cycles every other hour, monitoring jobs in between
         "ai_provider_timeout_s": 20.0,
         "log_level": "WARNING",
     }
@@ -249,6 +249,7 @@ async def distributed_run(
     *,
     workers: int = 3,
     kill: Kill | None = None,
+    concurrency: int = 8,
 ) -> Books:
     settings = settings_of(values)
     sent: list[tuple[int, str]] = []
@@ -260,7 +261,7 @@ async def distributed_run(
         world = replay_world(database, settings, recorder=False)  # the gateway's runtime: its clock and ticks
         await add_users(database, settings, world, users)
         scheduling = await start_scheduling(database, world.runtime, wait_for_jobs=True, start=False)
-        procs = [start_worker(values, i, log_dir) for i in range(workers)]
+        procs = [start_worker(values, i, log_dir, concurrency) for i in range(workers)]
         sender = OutboxSender(database, send, idle_s=0.2)
         sending = asyncio.create_task(sender.run())
         scheduler = scheduling.scheduler
@@ -295,6 +296,8 @@ async def distributed_run(
             "ticks": len(scheduler.reports),
             "seconds": sum(r.seconds for r in scheduler.reports),
             "sent": len(sent),
+            "cycle_seconds": [r.seconds for r in scheduler.reports if r.tick_ms % scheduler.cycle_ms == 0],
+            "gateway_queries": scheduling.app.connector.queries,
         }
     books.requests = requests
     return books
