@@ -29,8 +29,7 @@ from adapters.exchange.candle_file import shipped_candle_file
 from bot.outbox import OutboxNotifier, OutboxSender
 from config.settings import Settings
 from db.database import Database
-from db.models import AlertOutbox, FillRow, OrderRow, TradeDecision, TradeRow
-from db.repositories import UserRepository
+from db.models import AlertOutbox, FillRow, OrderRow, TradeDecision, TradeRow, User
 from db.vote_recorder import DbVoteRecorder
 from distributed.roles import start_scheduling
 from domain.money import datetime_to_ms
@@ -43,6 +42,7 @@ HOUR = 3_600_000
 START = datetime_to_ms(datetime(2018, 1, 1, tzinfo=UTC))
 LATENCY_S = 0.2
 MODELS = ("fake-a", "fake-b")
+FIRST_TELEGRAM_ID = 70_000
 QUORUM = Path(sys.executable).parent / "quorum"
 _PRICE = re.compile(r"Current price: ([0-9.]+)")
 _POSITION = re.compile(r"Position: (\w+)")
@@ -116,21 +116,20 @@ def replay_world(database: Database, settings: Settings, recorder: bool) -> Repl
     )
 
 
-async def add_users(database: Database, settings: Settings, world: ReplayRuntime, count: int) -> list[int]:
-    """`count` Telegram users, each with a paper account and a BTC/USDT pair, through the service (no engines)."""
+async def add_users(database: Database, settings: Settings, world: ReplayRuntime, count: int) -> None:
+    """`count` Telegram users, each with a paper account and a BTC/USDT pair, through the service (no engines);
+    several at once (the books are compared by Telegram id, so the order of their database ids does not matter)."""
     service = QuorumService(database, settings, gateway=world.gateway, control=None, clock=world.clock)
-    ids = []
-    for index in range(count):
-        telegram_id = 70_000 + index
+
+    async def add(index: int) -> None:
+        telegram_id = FIRST_TELEGRAM_ID + index
         balance = 1000 + 500 * (index % 5)
         await service.accounts.register(telegram_id, f"user{index}")
         await service.accounts.connect_paper(telegram_id, str(balance))
         await service.pairs.add(telegram_id, "btc/usdt", str(balance * 2 // 5), 1 + index % 3)
-        async with database.transaction() as session:
-            user = await UserRepository(session).by_telegram_id(telegram_id)
-        assert user is not None
-        ids.append(user.id)
-    return ids
+
+    for start in range(0, count, 8):
+        await asyncio.gather(*(add(index) for index in range(start, min(count, start + 8))))
 
 
 @dataclass
@@ -180,12 +179,20 @@ async def read_books(database: Database) -> Books:
         # every consultation a decision used (ai_decisions would do too, but on PostgreSQL its prompt_version
         # column is narrower than the prompt version the LLM votes carry, so their rows are not stored there)
         keys = await session.scalar(text("SELECT count(DISTINCT consultation_key) FROM trade_decisions"))
+        telegram = dict((await session.execute(select(User.id, User.telegram_id))).all())
+
+    def who(row: Any) -> tuple:  # the user as the Telegram id's index, the same in every run
+        return (telegram[row[0]] - FIRST_TELEGRAM_ID, *row[1:])
+
+    def cid(order: tuple) -> tuple:  # the client order id without its user part (q<user>-<minute>-<intent>-...)
+        return (order[0], "-".join(order[1].split("-")[1:3]), *order[2:])
+
     return Books(
-        orders=[tuple(r) for r in orders],
-        fills=[tuple(r) for r in fills],
-        trades=[tuple(r) for r in trades],
-        decisions=[(r[0], int(r[1].split(":")[2]), *r[2:]) for r in decisions],
-        alerts=[tuple(r) for r in alerts],
+        orders=sorted(cid(who(r)) for r in orders),
+        fills=sorted(who(r) for r in fills),
+        trades=sorted(who(r) for r in trades),
+        decisions=sorted((telegram[r[0]] - FIRST_TELEGRAM_ID, int(r[1].split(":")[2]), *r[2:]) for r in decisions),
+        alerts=[who(r) for r in alerts],
         consultations=int(keys or 0),
         sent_alerts=int(sent or 0),
     )

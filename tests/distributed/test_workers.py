@@ -75,3 +75,13 @@ async def test_a_worker_when_killed_mid_run_then_others_take_its_jobs_and_books_
     run = await _compare(pg_urls, tmp_path, pairs=20, hours=16, kill=kill)
     assert kill.killed_at is not None
     assert run.extra["swept"] >= 1, "the killed worker held jobs: the sweeper handed them to the others"
+
+
+@pytest.mark.slow
+async def test_three_workers_when_a_thousand_pairs_run_then_each_candle_once_and_books_equal_one_process(
+    pg_urls: list[str], tmp_path: Path
+) -> None:
+    # one cycle of 1,000 pairs (3,000 jobs over two cycles and a monitoring tick also pass: 23 min on a loaded
+    # 2-core machine; the 20-pair runs above cover monitoring jobs and many cycles)
+    run = await _compare(pg_urls, tmp_path, pairs=1000, hours=0)
+    assert run.extra["ticks"] == 1
