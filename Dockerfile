@@ -20,6 +20,7 @@ COPY analysis ./analysis
 COPY adapters ./adapters
 COPY bot ./bot
 COPY engine ./engine
+COPY distributed ./distributed
 COPY risk ./risk
 COPY db ./db
 COPY telemetry ./telemetry

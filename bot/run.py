@@ -61,6 +61,8 @@ class RunOptions:
     schedule: bool = True  # False: no wall-clock scheduler; the caller runs quorum.jobs on its own ticks (the demo)
     cycle_ms: int | None = None  # a replay's decision interval (default: CYCLE_INTERVAL_MINUTES)
     start_ms: int | None = None  # where a replay starts (default: where the books stopped)
+    role: str = "all"  # all: everything in this process; gateway / worker: see bot/run_roles.py
+    concurrency: int = 8  # --role worker: jobs run at once
 
 
 @dataclass(slots=True)
@@ -116,6 +118,8 @@ class Quorum:
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
+        for close in self.closers:
+            await close()
         await self.ensemble.close()
         for close in self.closers:
             await close()
@@ -150,17 +154,24 @@ async def assemble(settings: Settings, options: RunOptions, box: SecretBox | Non
         runtime = LiveRuntime(database, settings, counted, ensemble, box=box, news=news)
         gateway = CcxtGateway(settings)
         periods = replace(periods, news_s=periods.news_s or settings.news_ttl_s * 0.8)
+    gateway_role = options.role == "gateway"  # the engines run on workers: no control of engines here
     service = QuorumService(
-        database, settings, gateway=gateway, box=box, control=runtime.control(), clock=runtime.clock
-    )
+        database, settings, gateway=gateway, box=box, control=None if gateway_role else runtime.control(),
+        clock=runtime.clock,
+    )  # fmt: skip
     service.context.on_outbox = notifier.queued.set  # operator notices and broadcasts leave at once
     router = build_router(service, bot_username=bot_username, candles=_candles_of(runtime))
-    await runtime.start(refresh_every_s=options.refresh_every_s)
-    logger.info("{} engines resumed from the database", len(runtime.manager.engines))
     jobs = Jobs(runtime, DailySummaries(database, counted), periods=periods, news=news)
     quorum = Quorum(
         database, settings, runtime, service, router, notifier, ensemble, jobs, replay=world, closers=closers
     )
+    if gateway_role:
+        from bot.run_roles import start_scheduler
+
+        await start_scheduler(quorum)
+    else:
+        await runtime.start(refresh_every_s=options.refresh_every_s)
+        logger.info("{} engines resumed from the database", len(runtime.manager.engines))
     if options.schedule:
         quorum.start_jobs()
     return quorum
@@ -212,6 +223,15 @@ def _candles_of(runtime: LiveRuntime) -> Callable[[str, MarketType, str], Awaita
 
 
 async def run(settings: Settings, options: RunOptions, box: SecretBox | None) -> None:
+    if options.role != "all":
+        from bot.run_roles import check_role
+
+        check_role(settings, options)
+    if options.role == "worker":
+        from bot.run_roles import run_worker
+
+        await run_worker(settings, options, box)
+        return
     stop = asyncio.Event()
     _on_signals(stop.set)
     if settings.telegram_bot_token is None:

@@ -34,6 +34,15 @@ def run(
             help="With --replay: stop after this day's 00:00 UTC candle and exit (default: the file's last).",
         ),
     ] = None,
+    role: Annotated[
+        str,
+        typer.Option(
+            "--role",
+            help="all: everything in this process. gateway: Telegram, the service, alerts and the scheduler; worker: "
+            "engines only, as jobs (any number, on any machine reaching PostgreSQL). gateway/worker need PostgreSQL.",
+        ),
+    ] = "all",
+    concurrency: Annotated[int, typer.Option("--concurrency", help="With --role worker: jobs run at once.")] = 8,
 ) -> None:
     """Run Quorum: the Telegram bot (or, without TELEGRAM_BOT_TOKEN, a chat in this terminal) and the engines."""
     from bot.run import RunOptions
@@ -45,7 +54,22 @@ def run(
         raise typer.BadParameter(f"{replay} is not a file", param_hint="--replay")
     if not speed > 0:
         raise typer.BadParameter("must be a positive number", param_hint="--speed")
+    if role not in ("all", "gateway", "worker"):
+        raise typer.BadParameter("must be all, gateway or worker", param_hint="--role")
+    if concurrency < 1:
+        raise typer.BadParameter("must be at least 1", param_hint="--concurrency")
     end_ms = int(replay_end.replace(tzinfo=UTC).timestamp() * 1000) if replay_end is not None else None
-    options = RunOptions(replay=replay, speed=speed, symbol=symbol, stepped=stepped, replay_end_ms=end_ms)
     settings = get_settings()
+    if role != "all":
+        from distributed.app import NeedsPostgres, require_postgres
+
+        try:
+            require_postgres(settings.database_url)
+        except NeedsPostgres as exc:
+            typer.echo(f"Error: {exc}", err=True)
+            raise typer.Exit(2) from None
+    options = RunOptions(
+        replay=replay, speed=speed, symbol=symbol, stepped=stepped, replay_end_ms=end_ms, role=role,
+        concurrency=concurrency,
+    )  # fmt: skip
     asyncio.run(run_quorum(settings, options, secret_box(settings)))

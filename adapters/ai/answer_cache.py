@@ -22,7 +22,7 @@ from domain.snapshot import MarketSnapshot
 from domain.vote import Vote
 
 
-def _vote_dict(vote: Vote) -> dict[str, Any]:
+def vote_to_dict(vote: Vote) -> dict[str, Any]:
     decision = vote.decision
     return {
         "provider": vote.provider,
@@ -45,7 +45,7 @@ def _vote_dict(vote: Vote) -> dict[str, Any]:
     }
 
 
-def _vote(data: dict[str, Any]) -> Vote:
+def vote_from_dict(data: dict[str, Any]) -> Vote:
     raw = data.get("decision")
     decision = None
     if raw is not None:
@@ -85,7 +85,7 @@ class AnswerCache:
             for line in path.read_text().splitlines():
                 if line.strip():
                     entry = json.loads(line)
-                    self.answers[entry["key"]] = _vote(entry["vote"])
+                    self.answers[entry["key"]] = vote_from_dict(entry["vote"])
 
     def get(self, key: str) -> Vote | None:
         return self.answers.get(key)
@@ -94,7 +94,7 @@ class AnswerCache:
         self.answers[key] = vote
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a") as handle:
-            handle.write(json.dumps({"key": key, "vote": _vote_dict(vote)}) + "\n")
+            handle.write(json.dumps({"key": key, "vote": vote_to_dict(vote)}) + "\n")
 
 
 def _paid_for(vote: Vote) -> bool:

@@ -29,6 +29,7 @@ class Reply:
     after: str | None = None  # answer only once the reply for this other model has been sent
     stop_reason: str | None = None
     usage: tuple[int, int] = (120, 40)
+    delay_s: float = 0.0  # a model's latency: the answer leaves this long after the request came
 
 
 def decision_json(
@@ -58,6 +59,7 @@ class FakeLLMServer:
     _release: asyncio.Event = field(default_factory=asyncio.Event)
     _sent_events: dict[str, asyncio.Event] = field(default_factory=dict)
     on_request: Callable[[str, dict[str, Any]], None] | None = None
+    answer: Callable[[str, dict[str, Any]], Reply | None] | None = None  # (model, body) -> a reply for this request
 
     async def start(self) -> FakeLLMServer:
         app = web.Application()
@@ -75,7 +77,11 @@ class FakeLLMServer:
         body = await request.json()
         self.requests.append((request.path, dict(request.headers), body))
         model = body.get("model", "")
-        reply = self.replies.get(model, Reply(status=404))
+        reply = (self.answer(model, body) if self.answer is not None else None) or self.replies.get(
+            model, Reply(status=404)
+        )
+        if reply.delay_s:
+            await asyncio.sleep(reply.delay_s)
         if reply.hang:
             await self._release.wait()
         if reply.after is not None:

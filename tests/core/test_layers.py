@@ -16,10 +16,11 @@ FORBIDDEN = {
     "config": {"risk", "analysis", "adapters", "db", "sql", "engine", "bot", "quorum"},
     "risk": {"adapters", "db", "sql", "engine", "bot", "quorum"},
     "analysis": {"adapters", "db", "sql", "engine", "bot", "quorum"},
-    "adapters": {"db", "engine", "bot", "quorum"},
-    "db": {"engine", "bot", "quorum"},
-    "engine": {"bot", "quorum"},
-    "telemetry": {"config", "risk", "analysis", "adapters", "db", "sql", "engine", "bot", "quorum"},
+    "adapters": {"db", "engine", "bot", "quorum", "distributed"},
+    "db": {"engine", "bot", "quorum", "distributed"},
+    "engine": {"bot", "quorum", "distributed"},
+    "telemetry": {"config", "risk", "analysis", "adapters", "db", "sql", "engine", "bot", "quorum", "distributed"},
+    "distributed": {"bot", "quorum"},  # at the engine's level: engine, db, adapters, ... below; bot above
 }
 TRANSPORTS = {"telegram"}  # nothing below bot/ talks to a transport
 
