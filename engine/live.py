@@ -196,7 +196,7 @@ class LiveRuntime:
             return True
         except Exception as exc:  # noqa: BLE001 - one pair that cannot start never stops the others
             reason = f"could not start: {type(exc).__name__}: {exc}"
-            logger.bind(user=row.user_id, symbol=row.symbol).warning(reason)
+            logger.bind(user_id=row.user_id, symbol=row.symbol).warning(reason)
             await self._release(row.account_id, (row.user_id, row.symbol))
             await self.store.set_pair_status(row.user_id, row.symbol, "error", reason)
             return False
