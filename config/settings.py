@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     quorum_master_key: SecretStr | None = None  # base64 of 32 random bytes; needed for live credentials
     log_level: str = "INFO"
     # text (one readable line) or json (one object per line); LOG_JSON=true|false is read as json|text
-    log_format: str = Field("text", validation_alias=AliasChoices("log_format", "log_json"))
+    log_format: str = Field(default="text", validation_alias=AliasChoices("log_format", "log_json"))
 
     # --- telegram ---
     telegram_bot_token: SecretStr | None = None
