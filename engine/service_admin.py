@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from html import escape
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import AlertOutbox, ExchangeAccount, PositionRow, TradeRow, User, UserPair, UserState
+from db.models import AlertOutbox, EngineHeartbeat, ExchangeAccount, PositionRow, TradeRow, User, UserPair, UserState
 from db.repositories import PairRepository, UserRepository
 from db.repositories.outbox import OutboxRepository
 from domain.money import utc_now
@@ -43,6 +43,7 @@ MAX_PER_PAGE = 50
 MAX_BROADCAST_CHARS = 3500
 MAX_REASON_CHARS = 200
 BROADCAST_KIND = "broadcast"
+BEATING_S = 300  # a live engine beats every monitor tick (a minute); five minutes of silence is not running
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,7 @@ class AdminStats:
     alerts_waiting: int  # in the outbox, not yet accepted by Telegram
     engines_loaded: int | None  # None: the engines do not run in this process
     engines_trading: int | None  # loaded, not paused and not given up on after crashes
+    engines_beating: int  # engines of any process whose heartbeat is at most BEATING_S old (running or paused)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,12 +179,18 @@ class AdminCalls(AdminPairCalls):
                 .select_from(AlertOutbox)
                 .where(AlertOutbox.sent_at.is_(None), AlertOutbox.dropped.is_(False))
             )
+            beating = await session.scalar(
+                select(func.count())
+                .select_from(EngineHeartbeat)
+                .where(EngineHeartbeat.updated_at >= now - timedelta(seconds=BEATING_S))
+                .where(EngineHeartbeat.status.in_(("running", "paused")))
+            )
             loaded, trading = self._engines()
             await self._audit(session, telegram_id, "admin_stats", admin.id if admin else None)
         return AdminStats(
             sum(by_status.values()), by_status.get("active", 0), by_status.get("paused", 0),
             by_status.get("blocked", 0), tuple(sorted(pairs.items())), len(held), int(opened or 0),
-            int(closed or 0), int(waiting or 0), loaded, trading,
+            int(closed or 0), int(waiting or 0), loaded, trading, int(beating or 0),
         )  # fmt: skip
 
     def _engines(self) -> tuple[int | None, int | None]:
