@@ -46,6 +46,7 @@ async def seed(
     *,
     trades: int = 0,
     tripped: bool = False,
+    market_type: str = "perpetual",
 ) -> Seeded:
     """A user with a paper account, a pair per symbol, `trades` closed trades on the first pair (oldest first, the
     n-th with P&L n), and, when tripped, the first pair's losing streak and the daily loss limit open now."""
@@ -54,7 +55,7 @@ async def seed(
     try:
         async with database.transaction() as session:
             user, _ = await UserRepository(session).register(telegram_id, name.lower(), name)
-            account = await AccountRepository(session).add_paper(user.id, Decimal(10000), "binance", "perpetual")
+            account = await AccountRepository(session).add_paper(user.id, Decimal(10000), "binance", market_type)
             pair_ids = []
             for symbol in symbols:
                 pair = await PairRepository(session).add(user.id, symbol, Decimal(1000), 2, account.id)
