@@ -58,7 +58,7 @@ def settings_or_fail() -> Settings:
         return get_settings()
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])).upper() or '?'}: {e['msg']}" for e in exc.errors())
-        fail(f"the settings do not load ({problems}). `quorum admin doctor` checks them all.")
+        fail(f"the settings do not load: {problems}. Fix them in the environment or .env.")  # never the values
 
 
 def call_service[T](work: Callable[[QuorumService], Awaitable[T]]) -> T:
