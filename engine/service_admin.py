@@ -3,8 +3,9 @@ pause or resume one user, and broadcast a message to everyone.
 
 Each call takes the acting admin's Telegram id first and is refused (NotAnAdmin) unless that id is in
 ADMIN_TELEGRAM_IDS or the admin's own user row says is_admin (and is not blocked); an admin need not be a
-registered trader. Every call writes an audit row whose actor is the admin (never a secret: no view here holds a
-key, and broadcast texts are clipped in the log).
+registered trader. The admin CLI acts as OPERATOR instead (engine/service_admin_access.py). Every call writes an
+audit row whose actor is the admin (never a secret: no view here holds a key, and broadcast texts are clipped in
+the log). Pairs, trades and breaker resets: engine/service_admin_pairs.py.
 
 Pausing a user pauses all of their pairs exactly as their own /pause does (engine/service_pairs.py set_paused and
 tell_changed, so the running engines stop opening positions at their next step; open positions keep their stop
