@@ -24,6 +24,7 @@ COPY bot ./bot
 COPY engine ./engine
 COPY risk ./risk
 COPY db ./db
+COPY telemetry ./telemetry
 COPY sql ./sql
 # pip compiles the bytecode here, so a container start recompiles nothing
 RUN pip install .
@@ -42,7 +43,7 @@ COPY --from=build /opt/quorum /opt/quorum
 
 USER quorum
 WORKDIR /home/quorum
-EXPOSE 8080 9108
+EXPOSE 9108
 # Healthy while /healthz on the metrics port answers 2xx (slim has no curl: Python's urllib asks).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('METRICS_PORT', '9108'), timeout=4)"]

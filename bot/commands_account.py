@@ -13,7 +13,7 @@ from engine.service import QuorumService
 from engine.service_accounts import ConfirmationNeeded, Connected
 from engine.service_errors import UnknownExchange
 
-CONNECT_USAGE = "/connect <exchange> <key> <secret> [testnet] · /connect paper [balance]"
+CONNECT_USAGE = "/connect <exchange> <key> <secret> [passphrase] [testnet] [spot|perpetual] · /connect paper [balance]"
 MARKET_WORDS = {"spot", "perpetual", "perp", "futures", "swap"}
 _SHORT_EXCHANGE = 20  # longer "exchange ids" are probably a key typed in the wrong place: never quote them
 
@@ -25,7 +25,7 @@ class AccountCommands:
     def register(self, router: Router) -> None:
         router.command(Command("start", "/start", "Register and see how to begin", self.start))
         router.command(
-            Command("connect", CONNECT_USAGE, "Connect a paper or exchange account", self.connect, 1, 5,
+            Command("connect", CONNECT_USAGE, "Connect a paper or exchange account", self.connect, 1, 6,
                     private_only=True)
         )  # fmt: skip
         router.command(Command("disconnect", "/disconnect", "Disconnect your account", self.disconnect))
@@ -61,16 +61,16 @@ class AccountCommands:
                 f"Usage: {safe(CONNECT_USAGE)}\nFor an exchange account send the exchange, the API key and the "
                 "secret in one message; for paper trading: /connect paper 10000."
             )
-        options = [word.strip().lower() for word in args[3:]]
-        testnet, market = self._options(options)
+        testnet, market, passphrase = self._options(args[3:])
         if testnet is None:
             return Reply(
-                "I read the exchange, the key and the secret, then at most the words <code>testnet</code> and "
-                f"<code>spot</code> or <code>perpetual</code>. Usage: {safe(CONNECT_USAGE)}"
+                "I read the exchange, the key and the secret, then the passphrase if your exchange has one (OKX, "
+                "KuCoin ...), and at most the words <code>testnet</code> and <code>spot</code> or "
+                f"<code>perpetual</code>. Usage: {safe(CONNECT_USAGE)}"
             )
         try:
             connected = await self.service.accounts.connect_live(
-                actor.telegram_id, args[0], args[1], args[2], testnet=testnet, market_type=market
+                actor.telegram_id, args[0], args[1], args[2], password=passphrase, testnet=testnet, market_type=market
             )
         except UnknownExchange as refused:
             if len(args[0]) <= _SHORT_EXCHANGE:
@@ -95,17 +95,21 @@ class AccountCommands:
         return self._connected(connected, live=False)
 
     @staticmethod
-    def _options(words: list[str]) -> tuple[bool | None, str | None]:
-        """(testnet, market type) from the words after the secret; testnet None when a word is not understood."""
-        testnet, market = False, None
-        for word in words:
+    def _options(words: list[str]) -> tuple[bool | None, str | None, str | None]:
+        """(testnet, market type, passphrase) from the words after the secret: the option words, and one other
+        word, the passphrase (it comes first); testnet None when the words cannot be read that way."""
+        testnet, market, passphrase = False, None, None
+        for position, raw in enumerate(words):
+            word = raw.strip().lower()
             if word == "testnet" and not testnet:
                 testnet = True
             elif word in MARKET_WORDS and market is None:
                 market = word
+            elif position == 0:
+                passphrase = raw.strip()
             else:
-                return None, None
-        return testnet, market
+                return None, None, None
+        return testnet, market, passphrase
 
     @staticmethod
     def _connected(connected: Connected, live: bool) -> Reply:

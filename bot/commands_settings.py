@@ -18,7 +18,7 @@ from engine.service_settings import RISK_KEYS, SettingsView
 
 SETTINGS_USAGE = (
     "/settings · /settings <key> <value|default> [SYMBOL] · /settings alert <kind|all> on|off · "
-    "/settings leaderboard on|off"
+    "/settings leaderboard on|off · /settings summary <hour UTC>"
 )
 _ON = {"on": True, "yes": True, "1": True, "off": False, "no": False, "0": False}
 _RESET = {"default", "reset", "clear"}
@@ -43,6 +43,7 @@ def settings_text(view: SettingsView) -> str:
     lines.append("<b>Alerts</b>: " + (f"off for {safe(', '.join(off))}." if off else "all on.") + " Tap to switch; "
                  "breaker trips, liquidations and unconfirmed orders are always sent.")  # fmt: skip
     lines.append(f"<b>Leaderboard</b> (/top): {'you are on it' if view.leaderboard else 'you are not on it'}.")
+    lines.append(f"<b>Daily summary</b>: at {view.summary_hour:02d}:00 UTC (/settings summary &lt;hour&gt;).")
     return "\n".join(lines)
 
 
@@ -92,6 +93,11 @@ class SettingsCommands:
             board = await self.service.settings.set_leaderboard(actor.telegram_id, _switch(args[1]))
             return Reply("You are on the leaderboard (/top), by name and P&amp;L % only." if board.opted_in else
                          "You are off the leaderboard.")  # fmt: skip
+        if first == "summary":
+            if len(args) != 2:
+                return Reply("Usage: /settings summary &lt;hour&gt;, a whole hour from 0 to 23 (UTC).")
+            hour = (await self.service.settings.set_summary_hour(actor.telegram_id, args[1])).hour
+            return Reply(f"Your daily summary now comes at {hour:02d}:00 UTC: the 24 hours before it.")
         if len(args) == 1:
             return await self._explain(actor, first)
         pair = args[2] if len(args) == 3 else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -57,15 +58,36 @@ async def run_console(quorum: Quorum, stop: asyncio.Event, stdin: TextIO = sys.s
     chat = ConsoleChat(quorum, quorum.settings.console_telegram_id, print)
     await quorum.start_sender(chat.alert)
     print("Quorum console. Type /start, then /connect paper 10000, /addpair BTC/USDT 1000, /help. Ctrl-D quits.")
-    loop = asyncio.get_running_loop()
+    lines = _read_lines(stdin)
     while not stop.is_set():
-        reading: asyncio.Future[Any] = loop.run_in_executor(None, stdin.readline)
+        reading: asyncio.Future[Any] = asyncio.ensure_future(lines.get())
         stopped: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())
         done, _ = await asyncio.wait([reading, stopped], return_when=asyncio.FIRST_COMPLETED)
         if stopped in done:
+            reading.cancel()
             break
         stopped.cancel()
         text = reading.result()
         if text == "":  # end of input
             break
         await chat.line(text)
+
+
+def _read_lines(stdin: TextIO) -> asyncio.Queue[str]:
+    """stdin's lines ("" at the end), read by a daemon thread: a process that stops for another reason (a signal,
+    the end of a replay) exits without waiting for a line that may never come."""
+    loop = asyncio.get_running_loop()
+    lines: asyncio.Queue[str] = asyncio.Queue()
+
+    def read() -> None:
+        while True:
+            text = stdin.readline()
+            try:
+                loop.call_soon_threadsafe(lines.put_nowait, text)
+            except RuntimeError:  # the loop is closed: nobody reads any more
+                return
+            if text == "":
+                return
+
+    threading.Thread(target=read, name="console stdin", daemon=True).start()
+    return lines

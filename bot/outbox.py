@@ -1,7 +1,8 @@
 """Alerts through an outbox: the engine's notifier writes each alert to the database, a sender delivers them in
 order per user and marks each sent only once Telegram accepted it. Telegram down, a flood-control pause or a
 restart therefore delays alerts and loses none (delivery is at least once: a crash between Telegram's answer and
-the mark can repeat one alert)."""
+the mark can repeat one alert). For /metrics the sender counts messages sent and undelivered (deferred or
+dropped); the outbox repository counts them queued."""
 
 from __future__ import annotations
 
@@ -11,13 +12,14 @@ from datetime import datetime, timedelta
 
 from loguru import logger
 
-from bot.alerts import render, wants
+from bot.alerts import render, split_message, wants
 from db.database import Database
 from db.models import AlertOutbox
 from db.repositories.outbox import OutboxRepository
 from db.repositories.users import UserRepository
 from domain.money import utc_now
 from engine.events import EngineEvent
+from telemetry import METRICS
 
 
 class DeliveryDeferred(Exception):
@@ -48,7 +50,9 @@ class OutboxNotifier:
             user = await UserRepository(session).get(event.user_id)
             if user is None or not wants(user.settings, event.kind):
                 return
-            await OutboxRepository(session).enqueue(event.user_id, event.kind.value, render(event), self.clock())
+            outbox, at = OutboxRepository(session), self.clock()
+            for part in split_message(render(event)):  # a row per message: a retry never resends a part
+                await outbox.enqueue(event.user_id, event.kind.value, part, at)
         self.queued.set()
 
 
@@ -68,10 +72,15 @@ class OutboxSender:
         self.batch, self.backoff_s, self.max_backoff_s, self.idle_s = batch, backoff_s, max_backoff_s, idle_s
         self.delivered = 0
         self.paused_until: datetime | None = None  # flood control: Telegram asked the bot to wait
+        self._pass = asyncio.Lock()  # the sender's loop and the scheduler's retry job never deliver at once
 
     async def deliver_due(self) -> int:
         """One pass over the due alerts; returns how many were delivered. A user's later alerts wait while an
         earlier one is deferred, so each user reads them in order; flood control pauses every delivery."""
+        async with self._pass:
+            return await self._deliver_due()
+
+    async def _deliver_due(self) -> int:
         if self.paused_until is not None and self.clock() < self.paused_until:
             return 0
         async with self.database.transaction() as session:
@@ -102,6 +111,7 @@ class OutboxSender:
         except DeliveryRefused as refused:
             reason = str(refused)
             await self._mark(lambda repo: repo.mark_dropped(row.id, reason))
+            METRICS.alert_undelivered("dropped")
             logger.bind(user=row.user_id).warning("alert dropped: {}", reason)
             return "dropped"
         except DeliveryDeferred as deferred:
@@ -110,11 +120,13 @@ class OutboxSender:
                 delay = min(self.max_backoff_s, self.backoff_s * 2**row.attempts)
             at, error = self.clock() + timedelta(seconds=delay), str(deferred)
             await self._mark(lambda repo: repo.mark_retry(row.id, error, at))
+            METRICS.alert_undelivered("deferred")
             if deferred.retry_after_s is None:
                 return "deferred"
             self.paused_until = at
             return "flood"
         await self._mark(lambda repo: repo.mark_sent(row.id, self.clock()))
+        METRICS.alert_sent()
         return "sent"
 
     async def _mark(self, change: Callable[[OutboxRepository], Awaitable[None]]) -> None:

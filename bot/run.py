@@ -1,9 +1,10 @@
 """`quorum run`: one process, one event loop: the engines (LiveRuntime, or the same runtime on replayed candles),
 the service, the alert outbox and a transport (Telegram, or the terminal chat without a bot token).
 
-Start-up migrates the database, resumes every runnable pair from it, then opens the transport; SIGTERM or
-SIGINT stops the transport first (no new commands), then the engines (each finishes the step it is in), then the
-outbox sender, so a restart resumes everything where it stopped.
+Start-up migrates the database, resumes every runnable pair from it, then opens the transport and the health and
+metrics endpoint (METRICS_PORT: /healthz, /readyz, /metrics); SIGTERM or SIGINT stops the endpoint and the
+transport first (no new commands), then the engines (each finishes the step it is in), then the outbox sender,
+so a restart resumes everything where it stopped.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ import contextlib
 import secrets
 import signal
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from loguru import logger
@@ -23,17 +24,27 @@ from loguru import logger
 from adapters.ai.factory import build_shared_ensemble
 from adapters.ai.shared import SharedEnsemble
 from bot.commands import build_router
+from bot.health_http import Check, HealthServer
 from bot.outbox import OutboxNotifier, OutboxSender, Send
+from bot.readiness import TelegramCheck, start_health, stop_health
 from bot.router import Router
+from bot.scheduler import Jobs, Periods, start_scheduler, stop_scheduler
 from config.settings import Settings
 from db.database import Database
 from db.encryption import SecretBox
 from db.migrate import upgrade
 from db.vote_recorder import DbVoteRecorder
 from domain.market import Candle, MarketType
+from domain.money import ms_to_datetime
+from engine.daily_summary import DailySummaries
 from engine.live import LiveRuntime
+from engine.notifier import CountingNotifier
 from engine.service import QuorumService
 from engine.service_gateway import CcxtGateway, ExchangeGateway
+from telemetry import METRICS
+
+if TYPE_CHECKING:
+    from engine.replay_runtime import ReplayRuntime
 
 CHART_CANDLES = 120
 
@@ -42,8 +53,11 @@ CHART_CANDLES = 120
 class RunOptions:
     replay: Path | None = None
     speed: float = 3600.0  # simulated seconds per wall second in a replay
+    stepped: bool = False  # a replay stepped tick by tick as fast as the engines go (deterministic)
+    replay_end_ms: int | None = None  # a replay stops after this tick and the process exits (default: the file's end)
     symbol: str = "BTC/USDT"
     refresh_every_s: float = 30.0  # configuration pickup for changes made outside this process (admin CLI)
+    periods: Periods | None = None  # the scheduled jobs' periods (None: the defaults, scaled to a replay's speed)
 
 
 @dataclass(slots=True)
@@ -57,19 +71,51 @@ class Quorum:
     router: Router
     notifier: OutboxNotifier
     ensemble: SharedEnsemble
+    jobs: Jobs
+    replay: ReplayRuntime | None = None
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    closers: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
+    scheduler: Any = None
+    http: HealthServer | None = None
+
+    async def start_http(self, telegram: Check | None = None) -> None:
+        """/healthz, /readyz and /metrics on METRICS_PORT; telegram: its readiness check (None: console)."""
+        self.http = await start_health(self.database, self.runtime, self.settings.metrics_port, telegram)
 
     async def start_sender(self, send: Send) -> OutboxSender:
         sender = OutboxSender(self.database, send)
+        self.jobs.sender = sender
         self.tasks.append(asyncio.create_task(sender.run(self.notifier.queued), name="alert outbox"))
         return sender
 
+    def start_jobs(self) -> None:
+        self.scheduler = start_scheduler(self.jobs)
+
+    def play_replay(self, end_ms: int | None, done: Callable[[], None]) -> None:
+        """With --replay: play it to end_ms (stepped, or as the clock passes), then call done (the process ends)."""
+        if self.replay is None:
+            return
+        replay = self.replay
+
+        async def play() -> None:
+            await replay.play(end_ms)
+            logger.info("the replay is over at {}", ms_to_datetime(replay.clock.now_ms()).isoformat())
+            done()
+
+        self.tasks.append(asyncio.create_task(play(), name="replay"))
+
     async def stop(self) -> None:
+        await stop_health(self.http)
+        self.http = None
+        if self.scheduler is not None:
+            stop_scheduler(self.scheduler)
         await self.runtime.stop()
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
         await self.ensemble.close()
+        for close in self.closers:
+            await close()
         await self.database.dispose()
 
 
@@ -78,26 +124,63 @@ async def assemble(settings: Settings, options: RunOptions, box: SecretBox | Non
     database = Database(settings.database_url)
     await upgrade(database.engine)
     notifier = OutboxNotifier(database)
-    ensemble = build_shared_ensemble(settings, DbVoteRecorder(database))
+    counted = CountingNotifier(notifier)  # the engines' events, counted for /metrics on their way to the outbox
+    ensemble = build_shared_ensemble(settings, DbVoteRecorder(database), observer=METRICS.consultation)
     gateway: ExchangeGateway
+    news, closers = None, []
+    periods = options.periods or Periods()
+    world: ReplayRuntime | None = None
     if options.replay is not None:
         from engine.replay_runtime import build_replay_runtime
 
         world = build_replay_runtime(
-            database, settings, notifier, ensemble, data=options.replay, symbol=options.symbol, speed=options.speed,
-            start_ms=await _replayed_until(database),
+            database, settings, counted, ensemble, data=options.replay, symbol=options.symbol, speed=options.speed,
+            start_ms=await _replayed_until(database), stepped=options.stepped,
         )  # fmt: skip
         runtime, gateway = world.runtime, world.gateway
+        if options.periods is None:
+            periods = _scaled(periods, options.speed)
     else:
-        runtime = LiveRuntime(database, settings, notifier, ensemble, box=box)
+        news, close_news = _news_service(settings)
+        closers.append(close_news)
+        runtime = LiveRuntime(database, settings, counted, ensemble, box=box, news=news)
         gateway = CcxtGateway(settings)
+        periods = replace(periods, news_s=periods.news_s or settings.news_ttl_s * 0.8)
     service = QuorumService(
         database, settings, gateway=gateway, box=box, control=runtime.control(), clock=runtime.clock
     )
+    service.context.on_outbox = notifier.queued.set  # operator notices and broadcasts leave at once
     router = build_router(service, bot_username=bot_username, candles=_candles_of(runtime))
     await runtime.start(refresh_every_s=options.refresh_every_s)
     logger.info("{} engines resumed from the database", len(runtime.manager.engines))
-    return Quorum(database, settings, runtime, service, router, notifier, ensemble)
+    jobs = Jobs(runtime, DailySummaries(database, counted), periods=periods, news=news)
+    quorum = Quorum(
+        database, settings, runtime, service, router, notifier, ensemble, jobs, replay=world, closers=closers
+    )
+    quorum.start_jobs()
+    return quorum
+
+
+def _scaled(periods: Periods, speed: float) -> Periods:
+    """On replayed history running `speed` times faster than the wall, the clock-bound jobs run as much more
+    often (a daily summary per simulated day needs the job to look at least once per simulated hour)."""
+    factor = max(1.0, speed)
+    return replace(
+        periods,
+        summaries_s=max(0.2, periods.summaries_s / factor),
+        breakers_s=max(0.2, periods.breakers_s / factor),
+        snapshots_s=max(0.2, periods.snapshots_s / factor),
+    )
+
+
+def _news_service(settings: Settings) -> tuple[Any, Callable[[], Awaitable[object]]]:
+    """The shared news service of a live run and the closing of its HTTP client."""
+    import httpx
+
+    from adapters.news.factory import build_news_service
+
+    client = httpx.AsyncClient(timeout=settings.news_fetch_timeout_s, follow_redirects=True)
+    return build_news_service(settings, client), client.aclose
 
 
 async def _replayed_until(database: Database) -> int | None:
@@ -131,6 +214,8 @@ async def run(settings: Settings, options: RunOptions, box: SecretBox | None) ->
 
         quorum = await assemble(settings, options, box, None)
         try:
+            await quorum.start_http()
+            quorum.play_replay(options.replay_end_ms, stop.set)
             await run_console(quorum, stop)
         finally:
             await quorum.stop()
@@ -149,6 +234,7 @@ async def _run_telegram(settings: Settings, options: RunOptions, box: SecretBox 
     )
     try:
         await app.initialize()
+        await quorum.start_http(TelegramCheck(app.bot.get_me))
         quorum.router.bot_username = (app.bot.username or "").lower()
         await register_commands(app, quorum.router)
         await app.start()
@@ -163,6 +249,7 @@ async def _run_telegram(settings: Settings, options: RunOptions, box: SecretBox 
         else:
             await updater.start_polling(drop_pending_updates=False)
         await quorum.start_sender(telegram_send(app.bot))
+        quorum.play_replay(options.replay_end_ms, stop.set)
         logger.info("Quorum is running; Telegram bot @{}", app.bot.username)
         await stop.wait()
     finally:

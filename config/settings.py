@@ -101,8 +101,7 @@ class Settings(BaseSettings):
     max_open_positions: int = 5
 
     # --- operations ---
-    metrics_port: int = 9108
-    health_port: int = 8080
+    metrics_port: int = Field(default=9108, ge=0, le=65535)  # /healthz, /readyz, /metrics; 0: any free port
 
     @field_validator("database_url")
     @classmethod

@@ -8,12 +8,29 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine.url import make_url
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 
 class DatabaseUnavailable(Exception):
     """The database cannot be reached; str() is safe to show (no credentials)."""
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether an error (or one it came from) says the database cannot be reached, as opposed to a bug."""
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, DatabaseUnavailable | OperationalError | InterfaceError | ConnectionError):
+            return True
+        if isinstance(seen, DBAPIError) and seen.connection_invalidated:
+            return True
+        sqlstate = str(getattr(seen, "sqlstate", "") or "")  # asyncpg's: 08 connection, 57P shutting down
+        if sqlstate.startswith(("08", "57P")) or type(seen).__name__ == "ConnectionDoesNotExistError":
+            return True
+        seen = getattr(seen, "orig", None) or seen.__cause__ or seen.__context__
+    return False
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -57,6 +74,13 @@ class Database:
             raise DatabaseUnavailable(
                 f"database {safe_url(self.url)} is unavailable ({type(exc).__name__}); nothing was saved"
             ) from exc
+
+    async def ping(self) -> None:
+        """SELECT 1; DatabaseUnavailable when it cannot be reached."""
+        from sqlalchemy import text
+
+        async with self.transaction() as session:
+            await session.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -37,3 +37,18 @@ def client_order_id(user_id: int, symbol: str, candle_ts: int, intent: Intent) -
         raise ValueError("user id and candle time must be non-negative")
     digest = hashlib.sha256(f"{user_id}:{symbol}".encode()).hexdigest()[:6]
     return f"q{_base36(user_id)}-{_base36(candle_ts // 60_000)}-{intent.value}-{digest}"
+
+
+EXIT_REASONS = {Intent.EXIT: "signal", Intent.CLOSE: "user_close", Intent.END: "end_of_replay",
+                Intent.UNPROTECTED: "unprotected"}  # fmt: skip
+
+
+def exit_reason(cid: str) -> str | None:
+    """Why an order of ours with this client order id closed a position; None when it is no exit of ours."""
+    parts = cid.split("-")
+    if len(parts) != 4 or not parts[0].startswith("q"):
+        return None
+    try:
+        return EXIT_REASONS.get(Intent(parts[2]))
+    except ValueError:
+        return None

@@ -98,8 +98,9 @@ class LiveRuntime:
         if self.cycle_ms % tick_ms:
             raise ValueError("the cycle interval must be a whole number of monitor ticks")
         self.manager = MultiPairManager(
-            clock=self.clock, notifier=notifier, tick_ms=tick_ms, heartbeat=self._beat, backoff_s=backoff_s
-        )
+            clock=self.clock, notifier=notifier, tick_ms=tick_ms, heartbeat=self._beat, backoff_s=backoff_s,
+            probe=database.ping,
+        )  # fmt: skip
         self.limits = RiskLimits.from_settings(settings)
         self._public_factory = public_factory or _ccxt_public(settings)
         self._account_factory = account_factory or default_account_factory(settings, database, self.clock)
@@ -108,7 +109,7 @@ class LiveRuntime:
         self._public: dict[tuple[str, MarketType], MarketData] = {}
         self._paper_feeds: dict[tuple[str, MarketType], SharedMarketData] = {}
         self._hubs: dict[MarketType, MarketHub] = {}
-        self._accounts: dict[int, _Account] = {}
+        self._accounts: dict[tuple[int, bool], _Account] = {}  # (account id, traded on paper) -> its client
         self._books: dict[int, UserBook] = {}
         self._lock = asyncio.Lock()  # membership changes (start, refresh, add, remove) one at a time
         self._refresher: asyncio.Task[None] | None = None
@@ -217,7 +218,7 @@ class LiveRuntime:
 
     async def _forget(self, key: PairKey) -> None:
         self.manager.engines.pop(key, None)
-        for account_id, account in list(self._accounts.items()):
+        for (account_id, _), account in list(self._accounts.items()):
             if key in account.engines:
                 await self._release(account_id, key)
         if not any(uid == key[0] for uid, _ in self.manager.engines):
@@ -234,10 +235,12 @@ class LiveRuntime:
                 account = await AccountRepository(session, self.box).active(row.user_id)
             if account is None or not account.is_active:
                 raise PairNotRunnable(f"{row.symbol} has no active exchange account; /connect one")
-            credentials = None
-            if not account.is_paper:
-                credentials = await AccountRepository(session, self.box).credentials(row.user_id, account.id)
             user = await UserRepository(session).get(row.user_id)
+            credentials = None
+            if not account.is_paper and user is not None and user.mode == "live":
+                credentials = await AccountRepository(session, self.box).credentials(row.user_id, account.id)
+        if credentials is None and not account.is_paper:
+            account = self._paper_view(account)  # paper mode on a live account: simulated fills on its prices
         market_type = MarketType(account.market_type)
         exchange_id = (
             self.settings.default_exchange if account.is_paper and account.exchange == "paper" else account.exchange
@@ -266,6 +269,15 @@ class LiveRuntime:
             record_equity=True,
             keep_curve=False,  # live: snapshots go to the database; memory per engine stays flat
         )
+
+    def _paper_view(self, account: ExchangeAccount) -> ExchangeAccount:
+        """A live account as its owner trades it in paper mode: the same exchange and market type and the same
+        account id (its paper ledger), paper fills from PAPER_START_BALANCE, and no keys anywhere near it."""
+        return ExchangeAccount(
+            id=account.id, user_id=account.user_id, exchange=account.exchange, market_type=account.market_type,
+            is_paper=True, testnet=account.testnet, paper_start_balance=self.settings.paper_start_balance,
+            is_active=account.is_active,
+        )  # fmt: skip
 
     def _public_client(self, exchange_id: str, market_type: MarketType) -> MarketData:
         key = (exchange_id, market_type)
@@ -297,19 +309,19 @@ class LiveRuntime:
     async def _account_client(
         self, account: ExchangeAccount, credentials: ExchangeCredentials | None, public: MarketData, key: PairKey
     ) -> ExchangePort:
-        held = self._accounts.get(account.id)
+        held = self._accounts.get((account.id, account.is_paper))
         if held is None:
             client = await self._account_factory(account, credentials, public)
             if self._wrap_account is not None:  # e.g. faults injected at the exchange port in end-to-end tests
                 client = self._wrap_account(account, client)
-            held = self._accounts[account.id] = _Account(client)
+            held = self._accounts[(account.id, account.is_paper)] = _Account(client)
         held.engines.add(key)
         return held.client
 
     async def _release(self, account_id: int | None, key: PairKey) -> None:
         """The engine no longer uses its account's client; the last one out closes it."""
         for held_id, held in list(self._accounts.items()):
-            if (account_id is None or held_id == account_id) and key in held.engines:
+            if (account_id is None or held_id[0] == account_id) and key in held.engines:
                 held.engines.discard(key)
                 if not held.engines:
                     del self._accounts[held_id]

@@ -5,7 +5,8 @@ with the pair, the user is told, and the engine restarts after an exponential ba
 other engine; the fifth crash within an hour pauses the pair with status `error` and the reason. In a replay
 the manager steps every engine itself, tick by tick, on the simulated clock: the same step() either way.
 Stopping is cancel, then await with a timeout; a step is never cancelled between recording an order and
-booking its answer, because cancellation is only delivered while an engine sleeps.
+booking its answer, because cancellation is only delivered while an engine sleeps. A live step that ran a cycle
+is timed for /metrics (quorum_cycle_duration_seconds); a replay's steps are not.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from loguru import logger
 from engine.clock import Clock
 from engine.events import EngineEvent, EventKind
 from engine.notifier import Notifier
+from engine.outage import DatabaseOutage, Probe, is_unavailable
 from engine.pair_engine import PairConfig, PairEngine
+from telemetry import METRICS
 
 PairKey = tuple[int, str]
 MAX_CRASHES_PER_HOUR = 5
@@ -31,9 +34,11 @@ BACKOFF_MAX_S = 300.0
 @dataclass(slots=True)
 class Supervision:
     crashes: list[float] = field(default_factory=list)  # monotonic times of recent crashes
+    waited: bool = False  # the last step waited out a database outage: step again at once
     last_error: str | None = None
     status: str = "starting"
     last_step_ms: int | None = None  # the tick of the last finished step (crashed or not): for health checks
+    beat_at: float | None = None  # time.monotonic() of the last finished step, or of the supervisor's (re)start
 
     def crashed(self, now: float, error: str) -> int:
         self.crashes = [t for t in self.crashes if now - t < 3600] + [now]
@@ -54,7 +59,11 @@ class MultiPairManager:
         heartbeat: Heartbeat | None = None,
         on_paused: Callable[[int, str, str], Awaitable[None]] | None = None,
         backoff_s: float = BACKOFF_START_S,
+        probe: Probe | None = None,
+        probe_every_s: float = 2.0,
     ) -> None:
+        """probe: a check that the database answers (raises while it does not); with one, an engine that meets
+        an unreachable database waits for it (engine/outage.py) instead of crashing."""
         self.clock = clock
         self.notifier = notifier
         self.tick_ms = tick_ms
@@ -65,6 +74,8 @@ class MultiPairManager:
         self._on_paused = on_paused
         self._backoff_s = backoff_s  # the first restart's delay; it doubles per crash up to BACKOFF_MAX_S
         self._steps: dict[PairKey, asyncio.Lock] = {}
+        self._inflight: dict[PairKey, asyncio.Future[bool]] = {}  # the step a live engine is in
+        self.outage = DatabaseOutage(probe, notifier, clock, probe_every_s) if probe is not None else None
 
     # --- membership ----------------------------------------------------------------------------------------
 
@@ -104,6 +115,7 @@ class MultiPairManager:
         for key in list(keys if keys is not None else self.engines):
             if key not in self.tasks or self.tasks[key].done():
                 user_id, symbol = key
+                self.supervision[key].beat_at = time.monotonic()
                 self.tasks[key] = asyncio.create_task(self._supervise(key), name=f"engine u{user_id} {symbol}")
 
     async def _supervise(self, key: PairKey) -> None:
@@ -113,8 +125,15 @@ class MultiPairManager:
             now = self.clock.now_ms()
             tick = now - now % self.tick_ms
             async with self._steps[key]:
-                crashed = await asyncio.shield(self.guarded_step(engine, tick))
-            watch.last_step_ms = tick
+                last_cycle, started = engine.state.last_candle_ts, time.perf_counter()
+                step = self._inflight[key] = asyncio.ensure_future(self.guarded_step(engine, tick))
+                crashed = await asyncio.shield(step)  # a stop lets the step finish; only the watchdog cuts it
+                self._inflight.pop(key, None)
+                if not crashed and engine.state.last_candle_ts == tick != last_cycle:  # this step ran a cycle
+                    METRICS.cycle_seconds.observe(time.perf_counter() - started)
+            if crashed and watch.waited:
+                watch.waited = False
+                continue  # the database is back: the step again, at the tick it is now
             if crashed:
                 if watch.status == "error":
                     return
@@ -140,7 +159,12 @@ class MultiPairManager:
             await engine.step(now)
         except Exception as exc:  # noqa: BLE001 - the supervisor's whole job
             error = f"{type(exc).__name__}: {exc}"
-            logger.exception("engine crashed")
+            if self.outage is not None and is_unavailable(exc):
+                await self.outage.wait([(engine.user_id, engine.symbol), *self.engines], error)
+                engine.restart()  # the step may have stopped anywhere: reload and reconcile first
+                watch.waited, watch.beat_at = True, time.monotonic()  # waiting out an outage is not silence
+                return True
+            logger.exception("engine crashed")  # user_id, symbol and cycle come from guarded_step's context
             count = watch.crashed(time.monotonic(), error)
             await self._beat(engine, "error", error)
             if count >= MAX_CRASHES_PER_HOUR:
@@ -149,8 +173,10 @@ class MultiPairManager:
                 await self._tell(engine, f"{engine.symbol}: the engine stopped on an error ({error}); it restarts "
                                  "with its stored state.")  # fmt: skip
                 engine.restart()
+            watch.last_step_ms, watch.beat_at = now, time.monotonic()
             return True
         watch.status = "paused" if engine.config.paused else "running"
+        watch.last_step_ms, watch.beat_at = now, time.monotonic()
         return False
 
     async def _give_up(self, engine: PairEngine, error: str, count: int) -> None:
@@ -180,13 +206,59 @@ class MultiPairManager:
         except Exception:  # noqa: BLE001 - a heartbeat never stops an engine
             logger.exception("could not write a heartbeat")
 
+    # --- watchdog ------------------------------------------------------------------------------------------
+
+    def silent(self, silent_s: float) -> list[PairKey]:
+        """Live engines that have not finished a step for silent_s wall seconds (a step hung on a call that never
+        returns), or whose supervisor task ended although the pair was neither removed nor given up."""
+        if self.outage is not None and self.outage.active:
+            return []  # every engine waits for the database: a wait, not a hang
+        now = time.monotonic()
+        keys = []
+        for key, task in self.tasks.items():
+            watch = self.supervision.get(key)
+            if watch is None or watch.status == "error":
+                continue
+            if task.done() or (watch.beat_at is not None and now - watch.beat_at > silent_s):
+                keys.append(key)
+        return keys
+
+    async def restart_silent(self, silent_s: float) -> list[PairKey]:
+        """The heartbeat watchdog: cut the hung step of each silent engine, count it as a crash (five in an
+        hour pause the pair with status error), tell the user, and start it again from its stored state."""
+        restarted = []
+        for key in self.silent(silent_s):
+            engine, watch = self.engines[key], self.supervision[key]
+            task, step = self.tasks.pop(key), self._inflight.pop(key, None)
+            quiet = time.monotonic() - (watch.beat_at or time.monotonic())
+            error = "its supervisor stopped" if task.done() else f"no heartbeat for {quiet:.0f}s"
+            logger.bind(user_id=key[0], symbol=key[1]).error("watchdog: {}; restarting the engine", error)
+            for hung in (task, step):
+                if hung is not None and not hung.done():
+                    hung.cancel()
+            await asyncio.gather(*(t for t in (task, step) if t is not None), return_exceptions=True)
+            count = watch.crashed(time.monotonic(), error)
+            await self._beat(engine, "error", error)
+            if count >= MAX_CRASHES_PER_HOUR:
+                await self._give_up(engine, error, count)
+                continue
+            await self._tell(engine, f"{engine.symbol}: the engine went silent ({error}); it restarts with its "
+                             "stored state.")  # fmt: skip
+            engine.restart()
+            self.start([key])
+            restarted.append(key)
+        return restarted
+
     async def _stop_task(self, key: PairKey, timeout_s: float) -> None:
+        """Cancel the engine's supervisor and wait (up to timeout_s) for the step it was in to finish."""
         task = self.tasks.pop(key, None)
+        step = self._inflight.pop(key, None)
         if task is None or task.done():
             return
         task.cancel()
+        waiting = [task] + ([step] if step is not None else [])
         try:
-            await asyncio.wait_for(asyncio.gather(task, return_exceptions=True), timeout_s)
+            await asyncio.wait_for(asyncio.gather(*waiting, return_exceptions=True), timeout_s)
         except TimeoutError:
             logger.bind(user_id=key[0], symbol=key[1]).error("engine did not stop within {}s", timeout_s)
 
@@ -203,13 +275,18 @@ class MultiPairManager:
         end_ms: int,
         on_tick: Callable[[int], Awaitable[None] | None] | None = None,
     ) -> None:
-        """Step every engine at each tick from start_ms to end_ms on the simulated clock."""
+        """Step every engine at each tick from start_ms to end_ms on the simulated clock: the engines of that tick
+        (a pair added or removed meanwhile joins or leaves at the next one), each under its step lock."""
         now = start_ms
-        engines = list(self.engines.values())
         while now <= end_ms:
             advance_to(now)
-            for engine in engines:
-                await self.guarded_step(engine, now)
+            for key, engine in list(self.engines.items()):
+                lock = self._steps.get(key)
+                if lock is None:  # removed while an earlier engine stepped
+                    continue
+                async with lock:
+                    while await self.guarded_step(engine, now) and self.supervision[key].waited:
+                        self.supervision[key].waited = False  # the database is back: this tick again
             if on_tick is not None:
                 result = on_tick(now)
                 if result is not None:

@@ -1,4 +1,5 @@
-"""The notifier port and the two notifiers the engine ships with: in memory (tests) and console (demo, CLI)."""
+"""The notifier port, the notifiers the engine ships with (in memory for tests, console for the demo and CLI), and
+the counting wrapper `quorum run` puts in front of its outbox for /metrics."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Protocol, runtime_checkable
 
 from engine.events import EngineEvent, EventKind
 from engine.formatting import when
+from telemetry import METRICS
 
 
 @runtime_checkable
@@ -42,3 +44,15 @@ class ConsoleNotifier:
 class NullNotifier:
     async def notify(self, event: EngineEvent) -> None:
         return None
+
+
+class CountingNotifier:
+    """Counts every event by kind (quorum_engine_events_total, breaker ones also in quorum_breaker_events_total),
+    then hands it on; counted before the inner notifier filters by the user's alert settings."""
+
+    def __init__(self, inner: Notifier) -> None:
+        self.inner = inner
+
+    async def notify(self, event: EngineEvent) -> None:
+        METRICS.event(event.kind.value)
+        await self.inner.notify(event)

@@ -16,7 +16,7 @@ from loguru import logger
 
 from adapters.exchange.errors import ExchangeError, OrderStateUnknown
 from adapters.exchange.port import ExchangePort
-from domain.market import MarketInfo
+from domain.market import MarketInfo, timeframe_ms
 from domain.money import ms_to_datetime, to_decimal
 from domain.snapshot import consultation_key
 from domain.trading import Order, OrderStatus, Position, PositionSide
@@ -88,6 +88,8 @@ class PairEngine:
         self.closed_trades: list[ClosedTrade] = []
         self.unknown_orders: set[str] = set()
         self._started = False
+        self._redo_ms: int | None = None  # a claimed candle whose cycle an earlier run left undone: run it again
+        self._exits: list[Order] = []  # exit orders reconcile found filled: what closed the position
 
     @property
     def exchange_id(self) -> str:
@@ -96,20 +98,39 @@ class PairEngine:
     # --- lifecycle -----------------------------------------------------------------------------------------
 
     async def start(self, now_ms: int) -> None:
-        """Load the stored state, reconcile every unresolved order, then line up the trade with the position."""
+        """Load the stored state, reconcile every unresolved order, then line up the trade with the position.
+
+        When this very candle was claimed by a run that stopped (killed, crashed) before its cycle sent an order
+        or recorded its decision, the cycle runs again from the same state; an order it had recorded but never
+        sent stays pending for it, so it goes out under the same client order id."""
         self.state = await self.store.load_pair(self.user_id, self.symbol)
-        await self.reconcile(now_ms)
+        claimed = self.state.last_candle_ts == now_ms and now_ms % self.config.cycle_ms == 0
+        ours = {self.trader.cid(now_ms, intent) for intent in (Intent.ENTRY, Intent.EXIT)} if claimed else set()
+        kept = await self.reconcile(now_ms, keep_unsent=ours)
+        candle = now_ms - timeframe_ms(self.hub.config.base_timeframe)  # the candle its consultation is about
+        undone = bool(ours) and not await self.store.cycle_recorded(self.user_id, self.symbol, candle, ours)
+        self._redo_ms = now_ms if undone else None
+        if kept and not undone:
+            await self.reconcile(now_ms)  # no cycle will send them: closed as never sent
         await self.resync(now_ms)
         self._started = True
+
+    @property
+    def started(self) -> bool:
+        """Its stored state is loaded and its orders reconciled (the first step does it, again after a crash)."""
+        return self._started
 
     def restart(self) -> None:
         """After a crash: the next step reloads the stored state and reconciles before trading again."""
         self._started = False
 
-    async def reconcile(self, now_ms: int) -> None:
+    async def reconcile(self, now_ms: int, keep_unsent: set[str] | None = None) -> set[str]:
         """Orders recorded as pending or unknown (or left open) are looked up by client order id. Found: their
         state and fills are recorded. Definitely absent: the process stopped before sending, so they are closed
-        as never sent. The exchange cannot tell: they stay unknown and block new entries until it can."""
+        as never sent (those of keep_unsent stay pending, returned: a cycle run again sends them). The exchange
+        cannot tell: they stay unknown and block new entries until it can."""
+        kept: set[str] = set()
+        self._exits = []
         unresolved_orders = await self.store.unresolved_orders(self.user_id, self.symbol)
         await self._ask_again({u.request.client_order_id for u in unresolved_orders})
         for unresolved in unresolved_orders:
@@ -120,15 +141,34 @@ class PairEngine:
                 await self._unknown(cid, now_ms)
                 continue
             self.unknown_orders.discard(cid)
-            if order is None:
+            if order is None and keep_unsent and cid in keep_unsent:
+                kept.add(cid)
+            elif order is None:
                 await self.store.order_failed(
                     self.user_id, cid, "never reached the exchange: the engine stopped before sending it",
                     OrderStatus.REJECTED,
                 )  # fmt: skip
             else:
                 await self.store.order_update(self.user_id, order, unresolved.purpose)
+                if unresolved.purpose == "exit" and order.filled > 0:
+                    self._exits.append(order)  # the position it closed is settled with it (resync)
                 if unresolved.purpose == "entry" and self.state.open_trade is None and order.filled > 0:
                     await self._adopt_entry(order, unresolved.row, now_ms)
+        await self._booked_entry(now_ms)
+        return kept
+
+    async def _booked_entry(self, now_ms: int) -> None:
+        """A saved pending entry whose order the books already hold as final (the run stopped after recording
+        the exchange's answer, before booking the round trip): its fills are booked now."""
+        pending = self.state.pending_entry
+        if pending is None or self.state.open_trade is not None:
+            return
+        try:
+            order = await self.exchange.fetch_order_by_client_id(str(pending["client_order_id"]), self.symbol)
+        except OrderStateUnknown:
+            return
+        if order is not None and order.filled > 0:
+            await self._adopt_entry(order, await self.store.order_update(self.user_id, order, "entry"), now_ms)
 
     async def _ask_again(self, covered: set[str]) -> None:
         """Orders the exchange could not tell about that the books hold as final (a stop or take profit looked up
@@ -159,7 +199,7 @@ class PairEngine:
             return
         position = await self.trader.position()
         if position is None:
-            closed = await self.trader.settle(trade, [], now_ms)
+            closed = await self.trader.settle(trade, self._exits, now_ms)
             if closed is not None:
                 await self._closed(closed)
             return
@@ -222,7 +262,8 @@ class PairEngine:
         return next((p for p in positions if p.symbol == self.symbol), None)
 
     async def cycle(self, now_ms: int) -> None:
-        if not await self.store.claim_candle(self.user_id, self.symbol, now_ms):
+        redo, self._redo_ms = self._redo_ms == now_ms, None
+        if not redo and not await self.store.claim_candle(self.user_id, self.symbol, now_ms):
             return  # another process, a retry or an earlier run already processed this candle
         self.state = replace(self.state, last_candle_ts=now_ms, cycles=self.state.cycles + 1)
         trade = self.state.open_trade
@@ -272,6 +313,8 @@ class PairEngine:
                 decision.take_profit, result.reason, str(code), message, row,
             ),
         )  # fmt: skip
+        if redo:
+            await self.reconcile(now_ms)  # an order the first run recorded that this one did not send
         position = await self.mark(now_ms)
         await self._save(self.state, position)
         await self.store.save_user(self.book)

@@ -8,6 +8,7 @@ deterministic run). The indicators are computed once over each whole series, as 
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,11 +38,30 @@ class ReplayRuntime:
     def clock(self) -> Clock:
         return self.runtime.clock
 
+    @property
+    def last_close_ms(self) -> int:
+        return self.feed.series(self.symbol).last_close_ms
+
     async def run_stepped(self, start_ms: int, end_ms: int, on_tick=None) -> None:
         """Step every engine at each tick in [start_ms, end_ms] (stepped runtimes only)."""
         if start_ms > self.feed.clock.now_ms():
             self.feed.clock.advance_to(start_ms)
         await self.runtime.manager.run_replay(self.feed.clock.advance_to, start_ms, end_ms, on_tick)
+
+    async def play(self, end_ms: int | None = None, poll_s: float = 0.05) -> None:
+        """`quorum run --replay`: returns once every engine has stepped the tick at end_ms (default: the file's
+        last candle). Stepped, the ticks from the clock's now are stepped here, as fast as the engines go (the
+        same data always gives the same books); otherwise the engines' own tasks step as the clock passes."""
+        end = min(end_ms if end_ms is not None else self.last_close_ms, self.last_close_ms)
+        start = self.feed.clock.now_ms()
+        if self.runtime.stepped:
+            if start <= end:
+                await self.run_stepped(start, end)
+            return
+        await self.clock.sleep_until(end)
+        watches = self.runtime.manager.supervision
+        while any(w.status != "error" and (w.last_step_ms or 0) < end for w in list(watches.values())):
+            await asyncio.sleep(poll_s)
 
 
 def build_replay_runtime(

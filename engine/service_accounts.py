@@ -29,6 +29,7 @@ from engine.service_errors import (
 )
 from engine.service_gateway import LiveAccess
 from engine.service_inputs import (
+    check_passphrase,
     clean_name,
     exchange_id,
     parse_amount,
@@ -150,6 +151,7 @@ class AccountCalls:
         name = exchange_id(exchange)
         if ctx.box is None:
             raise MasterKeyRequired(str(MasterKeyMissing()))
+        check_passphrase(name, password)
         credentials = parse_credentials(api_key, secret, password)
         kind = parse_market_type(market_type, ctx.default_market_type)
         async with ctx.serialized(telegram_id):

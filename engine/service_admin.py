@@ -247,6 +247,8 @@ class AdminCalls(AdminPairCalls):
                 user_id, name = user.id, name_of(user)
                 unchanged = tuple(p.symbol for p in pairs if p.symbol not in done)
             await tell_changed(ctx, user_id, changes, "paused by the operator" if wanted == "paused" else "resumed")
+            if told:
+                ctx.outbox_queued()
             return UserStatusChanged(who, name, wanted, previous, done, unchanged, why or None, told)
 
     async def _resume(self, session: AsyncSession, user: User, pairs: list[UserPair]) -> list[tuple[str, PairChange]]:
@@ -275,7 +277,8 @@ class AdminCalls(AdminPairCalls):
                 session, telegram_id, "admin_broadcast", admin.id if admin else None,
                 recipients=len(recipients), chars=len(message), text=message[:200],
             )  # fmt: skip
-            return len(recipients)
+        self.ctx.outbox_queued()  # committed: the sender delivers now rather than at its next idle pass
+        return len(recipients)
 
 
 def _by_operator(pair: UserPair) -> bool:

@@ -164,6 +164,8 @@ class AdminPairCalls(AdminAccess):
                     session, telegram_id, RESET_BREAKER, user.id, target=wanted, reset=reset, applied=applied
                 )
                 name = name_of(user)
+            if not applied:
+                ctx.outbox_queued()
         return BreakersReset(wanted, name, tripped, tuple(event.message for event in events), applied, not applied)
 
 

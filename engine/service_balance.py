@@ -26,12 +26,17 @@ from engine.service_gateway import LiveAccess
 PAPER_CURRENCY = "USDT"  # a paper account starts with its balance in USDT (as the engine opens it)
 
 
-async def source(ctx: ServiceContext, session: AsyncSession, account: ExchangeAccount) -> Balance | LiveAccess:
-    if account.is_paper:
+async def source(
+    ctx: ServiceContext, session: AsyncSession, account: ExchangeAccount, mode: str = "paper"
+) -> Balance | LiveAccess:
+    """What the engines trade with: a paper account's ledger, a live account's ledger in paper mode (the engines
+    trade it on paper, from PAPER_START_BALANCE), or the live account itself in live mode."""
+    if account.is_paper or mode != "live":
         state = await PaperLedgerRepository(session).load(account.user_id, account.id)
         if state is not None:
             return Ledger.from_state(state["ledger"]).balance(ctx.now_ms())
-        start = account.paper_start_balance or Decimal(0)
+        start = account.paper_start_balance if account.is_paper else ctx.settings.paper_start_balance
+        start = start or Decimal(0)
         return Balance({PAPER_CURRENCY: CurrencyBalance(PAPER_CURRENCY, start, Decimal(0))}, ctx.now_ms())
     if ctx.box is None:
         raise MasterKeyRequired(str(MasterKeyMissing()))

@@ -74,6 +74,13 @@ class ServiceContext:
         self.default_market_type = default_market_type
         self.base_limits = RiskLimits.from_settings(settings)
         self._locks: dict[int, asyncio.Lock] = {}
+        self.on_outbox: Callable[[], None] | None = None  # wakes this process's outbox sender (quorum run sets it)
+
+    def outbox_queued(self) -> None:
+        """Rows were committed to the alert outbox: let the sender know (another process's picks them up on its
+        next pass)."""
+        if self.on_outbox is not None:
+            self.on_outbox()
 
     def now_ms(self) -> int:
         return self.clock.now_ms()

@@ -149,6 +149,23 @@ def exchange_id(raw: object) -> str:
         raise UnknownExchange(str(exc)) from None
 
 
+def check_passphrase(exchange: str, password: object | None) -> None:
+    """A passphrase exactly when the exchange's keys have one (never echoed: it is a secret)."""
+    from adapters.exchange.ccxt_client import needs_passphrase
+
+    given = isinstance(password, str) and bool(password.strip())
+    if needs_passphrase(exchange) and not given:
+        raise InvalidInput(
+            f"{exchange} API keys come with a passphrase: send /connect {exchange} <key> <secret> <passphrase>. "
+            "Nothing was stored."
+        )
+    if given and not needs_passphrase(exchange):
+        raise InvalidInput(
+            f"{exchange} API keys have no passphrase: after the secret write only testnet and spot or perpetual. "
+            "Nothing was stored."
+        )
+
+
 def symbol_text(raw: object) -> str:
     """The symbol as typed, in capitals with '/' between base and quote where a separator was typed."""
     if not isinstance(raw, str):

@@ -118,7 +118,7 @@ class PairCalls:
                 if account is None:
                     raise NoAccount()
                 account_id, exchange, market_type = account.id, account.exchange, MarketType(account.market_type)
-                funds = await source(ctx, session, account)
+                funds = await source(ctx, session, account, user.mode)
             markets = await self._markets(exchange, market_type)
             market = resolve_symbol(symbol, markets, exchange)
             amount, lev = self._check(market, exchange, budget, leverage)

@@ -2,7 +2,8 @@
 
     {"risk": {"risk_per_trade": "0.02", ...},           user-wide risk overrides (validated by risk.RiskLimits)
      "alerts": {"daily_summary": false, ...},           event kind -> on/off, as bot/alerts.py reads it
-     "leaderboard": true}                               shown on the leaderboard (/top), by name only
+     "leaderboard": true,                               shown on the leaderboard (/top), by name only
+     "summary_hour": 20}                                the daily summary's hour (UTC, 0-23; default 0)
 
 A kind not in "alerts" is on, so a kind added later reaches everyone until they switch it off; the kinds in
 ALWAYS_SENT (they need the user) cannot be switched off. Per-pair overrides live in user_pairs.risk_overrides.
@@ -67,3 +68,18 @@ def with_leaderboard(settings: Mapping[str, Any] | None, opt_in: bool) -> dict[s
     updated = dict(settings or {})
     updated["leaderboard"] = bool(opt_in)
     return updated
+
+
+DEFAULT_SUMMARY_HOUR = 0  # UTC: the summary of the UTC day that has just ended
+
+
+def summary_hour(settings: Mapping[str, Any] | None) -> int:
+    hour = (settings or {}).get("summary_hour")
+    ok = isinstance(hour, int) and not isinstance(hour, bool) and 0 <= hour <= 23
+    return hour if ok else DEFAULT_SUMMARY_HOUR  # type: ignore[return-value]
+
+
+def with_summary_hour(settings: Mapping[str, Any] | None, hour: int) -> dict[str, Any]:
+    if not 0 <= hour <= 23:
+        raise ValueError("the summary hour is 0 to 23 (UTC)")
+    return {**(settings or {}), "summary_hour": hour}

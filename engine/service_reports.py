@@ -191,7 +191,7 @@ class ReportCalls:
             account = await AccountRepository(session).active(user.id)
             if account is None:
                 raise NoAccount()
-            funds = await source(ctx, session, account)
+            funds = await source(ctx, session, account, user.mode)
             allotted: dict[str, Decimal] = {}
             for pair in await live_pairs(session, user):
                 quote = quote_of(pair.symbol)

@@ -21,9 +21,11 @@ from engine.service_prefs import (
     ALWAYS_SENT,
     alerts_enabled,
     on_leaderboard,
+    summary_hour,
     user_risk_overrides,
     with_alerts,
     with_leaderboard,
+    with_summary_hour,
     with_user_risk,
 )
 from risk import OverrideScope, RiskConfigError, RiskLimits
@@ -52,6 +54,7 @@ class SettingsView:
     pairs: tuple[PairSettings, ...]  # pairs with overrides of their own
     alerts: tuple[tuple[EventKind, bool], ...]
     leaderboard: bool
+    summary_hour: int  # UTC hour of the daily summary
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +73,11 @@ class AlertsChanged:
 @dataclass(frozen=True, slots=True)
 class LeaderboardChanged:
     opted_in: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryHourChanged:
+    hour: int
 
 
 def _key(raw: object) -> str:
@@ -112,7 +120,7 @@ class SettingsCalls:
             )
             enabled = alerts_enabled(user.settings)
             alerts = tuple((kind, kind in enabled) for kind in EventKind)
-            return SettingsView(risk, pairs, alerts, on_leaderboard(user.settings))
+            return SettingsView(risk, pairs, alerts, on_leaderboard(user.settings), summary_hour(user.settings))
 
     async def set_risk(
         self, telegram_id: int, key: object, value: object, pair: PairRef | None = None
@@ -208,3 +216,17 @@ class SettingsCalls:
             await UserRepository(session).set_settings(user.id, with_leaderboard(user.settings, bool(opt_in)))
             await ctx.audit(session, user, "set_leaderboard", opted_in=bool(opt_in))
             return LeaderboardChanged(bool(opt_in))
+
+    async def set_summary_hour(self, telegram_id: int, hour: object) -> SummaryHourChanged:
+        """The UTC hour (0-23) of this user's daily summary; "HH", "HH:00" or "20h" are read as the hour."""
+        text = hour.strip().lower().removesuffix("utc").strip().removesuffix("h") if isinstance(hour, str) else hour
+        if isinstance(text, str) and text.endswith(":00"):
+            text = text[:-3]
+        value = int(text) if isinstance(text, str) and text.isdigit() and len(text) <= 2 else text
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 23:
+            raise InvalidInput(f"The summary hour is a whole hour from 0 to 23, UTC (got {shown(hour)}).")
+        ctx = self.ctx
+        async with ctx.serialized(telegram_id), ctx.session(telegram_id, lock=True) as (session, user):
+            await UserRepository(session).set_settings(user.id, with_summary_hour(user.settings, value))
+            await ctx.audit(session, user, "set_summary_hour", hour=value)
+            return SummaryHourChanged(value)

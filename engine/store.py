@@ -57,11 +57,19 @@ class EngineStore(Protocol):
 
     async def unresolved_orders(self, user_id: int, symbol: str) -> list[UnresolvedOrder]: ...
 
-    async def open_trade(self, user_id: int, trade: TradeOpen) -> int: ...
+    async def open_trade(self, user_id: int, trade: TradeOpen) -> int:
+        """The trade row of an entry; an entry order booked before keeps its row (idempotent)."""
+        ...
 
     async def close_trade(self, user_id: int, symbol: str, close: TradeClose) -> None: ...
 
     async def record_decision(self, user_id: int, symbol: str, record: DecisionRecord) -> None: ...
+
+    async def cycle_recorded(self, user_id: int, symbol: str, candle_ts: int, client_order_ids: set[str]) -> bool:
+        """Whether a cycle left its decision on the candle opened at candle_ts (its consultation's candle), or one
+        of these orders beyond pending (it reached the exchange): False means a claimed cycle stopped before doing
+        anything it must not do twice."""
+        ...
 
     async def save_pair(self, user_id: int, symbol: str, state: PairState, position: Position | None) -> None: ...
 
@@ -106,6 +114,7 @@ class MemoryEngineStore:
         self.orders: dict[str, MemoryOrder] = {}
         self.order_rows: list[MemoryOrder] = []
         self.trade_rows: list[MemoryTrade] = []
+        self.trade_of_entry: dict[tuple[int, int], int] = {}  # (user, entry order row) -> trade row
         self.decisions: list[tuple[int, str, DecisionRecord]] = []
         self.equity: list[tuple[int, str | None, EquityPoint]] = []
         self.keep_decisions = keep_decisions
@@ -167,7 +176,11 @@ class MemoryEngineStore:
         ]
 
     async def open_trade(self, user_id: int, trade: TradeOpen) -> int:
+        booked = self.trade_of_entry.get((user_id, trade.entry_row))
+        if booked is not None:
+            return booked
         self.trade_rows.append(MemoryTrade(len(self.trade_rows) + 1, user_id, trade))
+        self.trade_of_entry[(user_id, trade.entry_row)] = len(self.trade_rows)
         return len(self.trade_rows)
 
     async def close_trade(self, user_id: int, symbol: str, close: TradeClose) -> None:
@@ -179,6 +192,13 @@ class MemoryEngineStore:
     async def record_decision(self, user_id: int, symbol: str, record: DecisionRecord) -> None:
         if self.keep_decisions:
             self.decisions.append((user_id, symbol, record))
+
+    async def cycle_recorded(self, user_id: int, symbol: str, candle_ts: int, client_order_ids: set[str]) -> bool:
+        key = f":{candle_ts}:"  # exchange:symbol:candle:side:ensemble
+        if any(u == user_id and s == symbol and key in r.consultation_key for u, s, r in self.decisions):
+            return True
+        orders = (self.orders.get(cid) for cid in client_order_ids)
+        return any(o is not None and o.user_id == user_id and o.status != OrderStatus.PENDING.value for o in orders)
 
     async def save_pair(self, user_id: int, symbol: str, state: PairState, position: Position | None) -> None:
         self.pairs[(user_id, symbol)] = state

@@ -1,15 +1,18 @@
 """The engine's store on the database: every step its own transaction, through the repositories.
 
 claim_candle is one conditional UPDATE (last_candle_ts < candle), so two processes racing for the same
-(user, symbol, candle) cannot both win, and a restart never processes a candle twice.
+(user, symbol, candle) cannot both win, and a restart never processes a candle twice; cycle_recorded tells a
+restarted engine whether a candle it had claimed got as far as an order or its decision (if not, it runs it again).
+For /metrics it counts each claimed candle (quorum_cycles_total) and each order status it records for the first
+time (quorum_orders_total{status}), once committed.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import or_, update
+from sqlalchemy import or_, select, update
 
 from db.database import Database
-from db.models import EquitySnapshot, UserPair
+from db.models import EquitySnapshot, OrderRow, TradeDecision, TradeRow, UserPair
 from db.repositories import (
     DecisionRepository,
     OrderRepository,
@@ -25,6 +28,7 @@ from engine.records import DecisionRecord, EquityPoint, TradeClose, TradeOpen, U
 from engine.state import PairState, UserBook
 from engine.store import UNRESOLVED
 from risk import DailyLossState
+from telemetry import METRICS
 
 
 class PairMissing(LookupError):
@@ -85,7 +89,10 @@ class DbEngineStore:
                 )
                 .values(last_candle_ts=candle_ts)
             )
-            return rowcount(result) > 0
+            claimed = rowcount(result) > 0
+        if claimed:
+            METRICS.cycles.inc()  # a claimed candle is a cycle run, exactly once across restarts and processes
+        return claimed
 
     async def order_pending(self, user_id: int, request: OrderRequest, purpose: str) -> int:
         _, account_id = await self._ids(user_id, request.symbol)
@@ -94,13 +101,16 @@ class DbEngineStore:
             existing = await orders.by_client_id(user_id, request.client_order_id)
             if existing is not None:
                 return existing.id
-            return (await orders.add_pending(user_id, request, account_id, purpose)).id
+            row = await orders.add_pending(user_id, request, account_id, purpose)
+        METRICS.order_status(row.status)
+        return row.id
 
     async def order_update(self, user_id: int, order: Order, purpose: str) -> int:
         """The exchange's view of an order; an order the exchange made itself (a liquidation) gets its row here."""
         _, account_id = await self._ids(user_id, order.symbol)
         async with self.database.transaction() as session:
             orders = OrderRepository(session)
+            before = await _status(orders, user_id, order.client_order_id)
             row = await orders.apply_update(user_id, order)
             if row is None:
                 request = OrderRequest(
@@ -110,11 +120,17 @@ class DbEngineStore:
                 await orders.add_pending(user_id, request, account_id, purpose)
                 row = await orders.apply_update(user_id, order)
             assert row is not None
-            return row.id
+            after = row.status
+        _count_change(before, after)
+        return row.id
 
     async def order_failed(self, user_id: int, client_order_id: str, error: str, status: OrderStatus) -> None:
         async with self.database.transaction() as session:
-            await OrderRepository(session).mark_failed(user_id, client_order_id, error, status)
+            orders = OrderRepository(session)
+            before = await _status(orders, user_id, client_order_id)
+            row = await orders.mark_failed(user_id, client_order_id, error, status)
+            after = row.status if row is not None else None
+        _count_change(before, after)
 
     async def unresolved_orders(self, user_id: int, symbol: str) -> list[UnresolvedOrder]:
         async with self.database.transaction() as session:
@@ -126,8 +142,14 @@ class DbEngineStore:
             ]
 
     async def open_trade(self, user_id: int, trade: TradeOpen) -> int:
+        """Idempotent: an entry order already booked (by a run that stopped before saving it) keeps its trade."""
         pair_id, _ = await self._ids(user_id, trade.symbol)
         async with self.database.transaction() as session:
+            booked = await session.scalar(
+                select(TradeRow.id).where(TradeRow.user_id == user_id, TradeRow.entry_order_id == trade.entry_row)
+            )
+            if booked is not None:
+                return int(booked)
             row = await TradeRepository(session).open(
                 user_id, trade.symbol, trade.side, trade.amount, trade.entry_price, trade.opened_at, pair_id,
                 trade.entry_row, trade.fees, trade.leverage,
@@ -151,6 +173,25 @@ class DbEngineStore:
                 consensus_reason=record.consensus_reason, reason_code=record.reason_code,
                 reason_message=record.reason_message, order_id=record.order_row,
             )  # fmt: skip
+
+    async def cycle_recorded(self, user_id: int, symbol: str, candle_ts: int, client_order_ids: set[str]) -> bool:
+        pair_id, _ = await self._ids(user_id, symbol)
+        async with self.database.transaction() as session:
+            decided = await session.scalar(
+                select(TradeDecision.id).where(
+                    TradeDecision.user_id == user_id, TradeDecision.pair_id == pair_id,
+                    TradeDecision.consultation_key.contains(f":{candle_ts}:"),  # exchange:symbol:candle:side:...
+                ).limit(1)
+            )  # fmt: skip
+            if decided is not None:
+                return True
+            sent = await session.scalar(
+                select(OrderRow.id).where(
+                    OrderRow.user_id == user_id, OrderRow.client_order_id.in_(client_order_ids),
+                    OrderRow.status != OrderStatus.PENDING.value,
+                ).limit(1)
+            )  # fmt: skip
+            return sent is not None
 
     async def save_pair(self, user_id: int, symbol: str, state: PairState, position: Position | None) -> None:
         pair_id, _ = await self._ids(user_id, symbol)
@@ -189,15 +230,37 @@ class DbEngineStore:
             await UserStateRepository(session).update(book.user_id, **book.figures())
 
     async def equity_point(self, user_id: int, symbol: str | None, point: EquityPoint) -> None:
+        """The account's equity at point.ts: one row per user and moment. Each of the user's engines marks the
+        account after its own step, so a later mark at the same moment replaces the earlier one."""
         pair_id = (await self._ids(user_id, symbol))[0] if symbol is not None else None
+        at = ms_to_datetime(point.ts)
         async with self.database.transaction() as session:
-            session.add(
-                EquitySnapshot(
-                    user_id=user_id, pair_id=pair_id, at=ms_to_datetime(point.ts), equity=point.equity,
-                    balance=point.balance, unrealized_pnl=point.unrealized,
-                )
-            )  # fmt: skip
+            row = await session.scalar(
+                select(EquitySnapshot).where(EquitySnapshot.user_id == user_id, EquitySnapshot.at == at).limit(1)
+            )
+            if row is None:
+                session.add(
+                    EquitySnapshot(
+                        user_id=user_id, pair_id=pair_id, at=at, equity=point.equity, balance=point.balance,
+                        unrealized_pnl=point.unrealized,
+                    )
+                )  # fmt: skip
+            else:
+                row.pair_id, row.equity, row.balance, row.unrealized_pnl = (
+                    pair_id, point.equity, point.balance, point.unrealized
+                )  # fmt: skip
 
     async def set_pair_status(self, user_id: int, symbol: str, status: str, reason: str | None) -> None:
         async with self.database.transaction() as session:
             await PairRepository(session).set_status(user_id, symbol, status, reason)
+
+
+async def _status(orders: OrderRepository, user_id: int, client_order_id: str) -> str | None:
+    row = await orders.by_client_id(user_id, client_order_id)
+    return row.status if row is not None else None
+
+
+def _count_change(before: str | None, after: str | None) -> None:
+    """An order that moved to a new status (or was first recorded) is counted under that status, once."""
+    if after is not None and after != before:
+        METRICS.order_status(after)

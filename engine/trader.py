@@ -16,7 +16,7 @@ from adapters.exchange.port import ExchangePort
 from domain.market import MarketInfo, MarketType
 from domain.money import ms_to_datetime
 from domain.trading import Order, OrderRequest, OrderSide, OrderStatus, OrderType, Position, PositionSide
-from engine.ids import Intent, client_order_id
+from engine.ids import Intent, client_order_id, exit_reason
 from engine.records import ClosedTrade, TradeClose, TradeOpen
 from engine.state import OpenTrade
 from engine.store import EngineStore
@@ -192,6 +192,10 @@ class Trader:
         liquidation = next((o for o in changed if o.client_order_id.startswith(LIQUIDATION_PREFIX)), None)
         if liquidation is not None:
             return await self.closed(trade, liquidation, rows[liquidation.client_order_id], "liquidation", now_ms)
+        exit = next((o for o in changed if o.filled > 0 and exit_reason(o.client_order_id)), None)
+        if exit is not None:  # our exit, filled as the process stopped: found again when it restarted
+            reason = exit_reason(exit.client_order_id) or "signal"
+            return await self.closed(trade, exit, rows[exit.client_order_id], reason, now_ms)
         return await self.closed(trade, None, None, "closed_by_exchange", now_ms)
 
     async def closed(

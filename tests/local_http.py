@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 from aiohttp import web
 
 
@@ -12,3 +14,10 @@ async def serve(app: web.Application, shutdown_timeout: float = 0.1) -> tuple[we
     await web.TCPSite(runner, "127.0.0.1", 0).start()
     host, port = runner.addresses[0][:2]
     return runner, f"http://{host}:{port}"
+
+
+def free_port() -> int:
+    """A local port free right now, for a server in another process that must be told its port in advance."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

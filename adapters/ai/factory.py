@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from adapters.ai.ensemble import Ensemble, EnsembleConfig
 from adapters.ai.offline import offline_analyst
 from adapters.ai.port import AIProvider, VoteRecorder
-from adapters.ai.shared import SharedEnsemble
+from adapters.ai.shared import ConsultationObserver, SharedEnsemble
 
 if TYPE_CHECKING:
     from config.settings import Settings
@@ -101,8 +101,10 @@ def build_ensemble(settings: Settings) -> Ensemble:
     return Ensemble(build_providers(settings), ensemble_config(settings))
 
 
-def build_shared_ensemble(settings: Settings, recorder: VoteRecorder | None = None) -> SharedEnsemble:
-    return SharedEnsemble(build_ensemble(settings), recorder)
+def build_shared_ensemble(
+    settings: Settings, recorder: VoteRecorder | None = None, observer: ConsultationObserver | None = None
+) -> SharedEnsemble:
+    return SharedEnsemble(build_ensemble(settings), recorder, observer=observer)
 
 
 def analyst_settings(settings: Settings, use_llms: bool) -> Settings:

@@ -6,12 +6,17 @@ cancelled while waiting does not cancel the answer the others are waiting for. V
 
 An ensemble of synchronous analysts with no recorder answers in the caller's task: nothing in that call
 awaits, so no other engine can ask meanwhile and no cancellation can land in it; the task would add only cost.
+
+An observer, when given (`quorum run` gives the process's metrics), sees every consultation with its duration:
+the cached answers are not consultations. Without one (backtests) nothing is timed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import OrderedDict
+from collections.abc import Callable
 
 from loguru import logger
 
@@ -21,12 +26,20 @@ from domain.snapshot import MarketSnapshot, SnapshotKey, consultation_key
 from domain.vote import ConsensusResult
 
 SharedKey = tuple[SnapshotKey, str]
+ConsultationObserver = Callable[[ConsensusResult, float], None]  # (the result, its duration in seconds)
 
 
 class SharedEnsemble:
-    def __init__(self, ensemble: Ensemble, recorder: VoteRecorder | None = None, max_entries: int = 256) -> None:
+    def __init__(
+        self,
+        ensemble: Ensemble,
+        recorder: VoteRecorder | None = None,
+        max_entries: int = 256,
+        observer: ConsultationObserver | None = None,
+    ) -> None:
         self.ensemble = ensemble
         self._recorder = recorder
+        self._observer = observer
         self._max_entries = max_entries
         self._answers: OrderedDict[SharedKey, ConsensusResult] = OrderedDict()
         self._in_flight: dict[SharedKey, asyncio.Task[ConsensusResult]] = {}
@@ -40,7 +53,12 @@ class SharedEnsemble:
             return cached
         if self._recorder is None and self.ensemble.synchronous:
             self.calls += 1
-            result = self.ensemble.decide_now(snapshot)
+            if self._observer is None:
+                result = self.ensemble.decide_now(snapshot)
+            else:
+                started = time.perf_counter()
+                result = self.ensemble.decide_now(snapshot)
+                self._observer(result, time.perf_counter() - started)
             self._remember(key, result)
             return result
         task = self._in_flight.get(key)
@@ -59,7 +77,10 @@ class SharedEnsemble:
     async def _call(self, key: SharedKey, snapshot: MarketSnapshot) -> ConsensusResult:
         try:
             self.calls += 1
+            started = time.perf_counter()
             result = await self.ensemble.decide(snapshot)
+            if self._observer is not None:
+                self._observer(result, time.perf_counter() - started)
             self._remember(key, result)
             await self._record(snapshot.key, result)
             return result

@@ -39,6 +39,14 @@ def check_exchange_id(exchange_id: str) -> str:
     raise UnknownExchange(f"Unknown exchange '{exchange_id}': CCXT has no exchange with that id.{hint}")
 
 
+def needs_passphrase(exchange_id: str) -> bool:
+    """Whether the exchange's API keys come with a passphrase (OKX, KuCoin, Bitget ...): CCXT's password."""
+    import ccxt  # the sync classes describe the same exchanges without an event loop
+
+    exchange_class = getattr(ccxt, check_exchange_id(exchange_id))
+    return bool(exchange_class().describe().get("requiredCredentials", {}).get("password"))
+
+
 def build_ccxt_client(
     exchange_id: str,
     *,

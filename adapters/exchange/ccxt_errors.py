@@ -45,6 +45,24 @@ def is_duplicate_order(error: BaseException) -> bool:
     return isinstance(error, ccxt.DuplicateOrderId) or any(word in text for word in _DUPLICATE)
 
 
+def error_kind(error: BaseException, exchange_id: str) -> str:
+    """A short, bounded name for a failed request, for /metrics (quorum_exchange_errors_total{kind}): transient
+    failures by cause, the others by their domain error's code (insufficient_funds, invalid_order, ...)."""
+    if isinstance(error, ccxt.OnMaintenance):
+        return "maintenance"
+    if isinstance(error, ccxt.DDoSProtection | ccxt.RateLimitExceeded):
+        return "rate_limited"
+    if isinstance(error, ccxt.RequestTimeout):
+        return "timeout"
+    if isinstance(error, ccxt.ExchangeNotAvailable):
+        return "unavailable"
+    if isinstance(error, ccxt.NetworkError):
+        return "network"
+    if isinstance(error, ccxt.BadResponse):
+        return "bad_response"
+    return to_domain_error(error, exchange_id, "answer").code
+
+
 def to_domain_error(
     error: BaseException, exchange_id: str, action: str, secrets: tuple[str, ...] = ()
 ) -> errors.ExchangeError:

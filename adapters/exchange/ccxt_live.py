@@ -7,6 +7,7 @@ Reads and cancels retry transient failures with backoff. Orders never do so blin
 failure the order is looked up by its client order id and re-sent only when the exchange definitely does not
 have it. When it cannot tell (it lists only open orders, say), the order comes back with status UNKNOWN and is
 never re-sent: the caller records it as unknown and settles it later with fetch_order_by_client_id.
+Every request goes through _request, which counts a failed one for /metrics by kind (quorum_exchange_errors_total).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from adapters.exchange.ccxt_client import build_ccxt_client, market_features
 from adapters.exchange.ccxt_errors import (
     AMBIGUOUS_ERRORS,
     TRANSIENT_ERRORS,
+    error_kind,
     is_duplicate_order,
     to_domain_error,
 )
@@ -44,6 +46,7 @@ from domain.credentials import ExchangeCredentials, redact
 from domain.market import Candle, FundingRate, MarketInfo, MarketType, OrderBook, Ticker
 from domain.money import datetime_to_ms, utc_now
 from domain.trading import Balance, Order, OrderRequest, Position
+from telemetry import METRICS
 
 _QUERY_STRING = re.compile(r"\?\S*")  # signed query strings stay out of the logs
 _BYBIT_LEVERAGE_UNCHANGED = "110043"  # retCode of "Set leverage not modified"
@@ -109,7 +112,7 @@ class CcxtExchange:
         """Call a ccxt method, retrying transient errors; ccxt errors propagate untranslated."""
         function = getattr(self._client, method)
         return await retry_transient(
-            lambda: _isolated(function, *args),
+            lambda: self._request(function, *args),
             self._policy,
             retry_on=TRANSIENT_ERRORS,
             description=f"{self.exchange_id} {method}",
@@ -117,6 +120,14 @@ class CcxtExchange:
             sleep=self._sleep,
             rng=self._rng,
         )
+
+    async def _request(self, function: Callable[..., Awaitable[Any]], *args: Any) -> Any:
+        """One request to the exchange; a failed one is counted for /metrics by kind, then raised as it is."""
+        try:
+            return await _isolated(function, *args)
+        except ccxt.BaseError as error:
+            METRICS.exchange_error(self.exchange_id, error_kind(error, self.exchange_id))
+            raise
 
     async def _call(self, action: str, method: str, *args: Any) -> Any:
         """Like _retrying, but any failure becomes a domain error whose message describes `action`."""
@@ -320,7 +331,7 @@ class CcxtExchange:
 
     async def _send_order(self, request: OrderRequest) -> dict[str, Any]:
         arguments = mapping.create_order_arguments(request, self.market_type)
-        return await _isolated(self._client.create_order, self._ccxt_symbol(request.symbol), *arguments)
+        return await self._request(self._client.create_order, self._ccxt_symbol(request.symbol), *arguments)
 
     async def _placed_order(self, raw: dict[str, Any], request: OrderRequest, symbol: str) -> Order:
         """Some exchanges acknowledge with an id only; then the order is read back in full.

@@ -65,6 +65,10 @@ class NewsService:
         loop = asyncio.get_running_loop()
         if self._fetched_at is not None and loop.time() - self._fetched_at < self._ttl_s:
             return self._items
+        return await self.refresh()
+
+    async def refresh(self) -> tuple[NewsItem, ...]:
+        """Fetch now, whatever the TTL (the scheduler's news job), sharing a refresh already under way."""
         if self._refreshing is None:
             self._refreshing = asyncio.create_task(self._refresh(), name="news refresh")
         return await asyncio.shield(self._refreshing)

@@ -1,4 +1,5 @@
-"""The alert outbox: what the engine told a user, kept until Telegram has accepted it."""
+"""The alert outbox: what the engine told a user, kept until Telegram has accepted it. Every message written to
+it is counted for /metrics (quorum_alerts_queued_total): engine alerts, operator notices and broadcasts alike."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import AlertOutbox
+from telemetry import METRICS
 
 
 class OutboxRepository:
@@ -18,6 +20,7 @@ class OutboxRepository:
         row = AlertOutbox(user_id=user_id, kind=kind, text=text, attempts=0, next_attempt_at=at, dropped=False)
         self.session.add(row)
         await self.session.flush()
+        METRICS.alert_queued()
         return row
 
     async def due(self, now: datetime, limit: int = 100) -> list[AlertOutbox]:

@@ -4,6 +4,7 @@ PostgreSQL; live accounts are checked against the Binance emulator through the r
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from decimal import Decimal
 
 import pytest
 from loguru import logger
@@ -127,13 +128,19 @@ async def test_connect_live_when_secret_wrong_or_words_misplaced_then_refused_wi
         await alice.one(f"/connect {TEST_KEY} {TEST_SECRET}"),
         await alice.one(f"/connect binance {TEST_KEY} {TEST_SECRET} mainnet"),
         await alice.one(f"/connect binanse {TEST_KEY} {TEST_SECRET}"),
+        await alice.one(f"/connect okx {TEST_KEY} {TEST_SECRET}"),
+        await alice.one(f"/connect binance {TEST_KEY} {TEST_SECRET} testnet spot extra"),
     ]
 
     assert "binance refused the API key" in replies[0].text
     assert "must be an exchange id" in replies[1].text
     assert replies[2].text.startswith("Usage: /connect")
-    assert "testnet" in replies[3].text and "Usage" in replies[3].text
+    assert (
+        "no passphrase" in replies[3].text and "testnet" in replies[3].text and "Nothing was stored" in replies[3].text
+    )
     assert "binance" in replies[4].text  # the misspelt id is short: its suggestion is shown
+    assert "okx API keys come with a passphrase" in replies[5].text
+    assert "Usage" in replies[6].text  # a word after the options is not a passphrase
     for reply in replies:
         for secret in (TEST_KEY, TEST_SECRET, wrong, TEST_KEY[:12], TEST_SECRET[-12:]):
             assert secret not in reply.html, reply.html
@@ -261,3 +268,22 @@ async def test_router_when_commands_are_sent_then_each_is_audited_with_its_secre
         (7, "connect", ("paper", "5000")),
         (7, "status", ()),
     ]
+
+
+async def test_balance_when_keys_connected_in_paper_mode_then_the_paper_ledger_and_in_live_mode_the_exchange(
+    live_world: World, emulator: BinanceEmulator, telegram_id: Callable[[], int]
+) -> None:
+    """In paper mode the engines trade a live account on paper (PAPER_START_BALANCE): /balance shows what they
+    trade with, not the real wallet; /mode live switches both to the exchange."""
+    alice = chat(live_world, telegram_id())
+    await alice.send("/start")
+    await alice.send(f"/connect binance {TEST_KEY} {TEST_SECRET}")
+    emulator.account.futures_wallet = Decimal("25000")
+
+    paper = await alice.one("/balance")
+    switched = await alice.press(buttons(await alice.one("/mode live"))["Switch to live"])
+    live = await alice.one("/balance")
+
+    assert paper.text.splitlines()[1] == "USDT: 10,000.00 (free 10,000.00, in use 0.00)"
+    assert "Live mode" in switched.text
+    assert live.text.splitlines()[1].startswith("USDT: 25,000.00")

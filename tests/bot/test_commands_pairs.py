@@ -199,3 +199,26 @@ async def test_top_when_users_join_then_ranked_by_name_only_and_leaving_hides_th
     assert "Bob <script>" in bobs.text and "&lt;script&gt;" in bobs.html and "← you" in bobs.text
     left = await alice.press(buttons(joined)["Leave the leaderboard"])
     assert "Alice" not in left.text.replace("You are", "")
+
+
+async def test_settings_summary_when_hour_given_then_stored_for_that_user_only_and_bad_hours_refused(
+    world: World, database: Database, telegram_id: Callable[[], int]
+) -> None:
+    from db.repositories import UserRepository
+
+    alice_id, bob_id = telegram_id(), telegram_id()
+    alice, bob = await trader(world, alice_id), await trader(world, bob_id, "Bob")
+
+    set_ = await alice.one("/settings summary 20")
+    bad = [await alice.one(f"/settings summary {hour}") for hour in ("24", "-1", "7.5", "noon", "99999999999")]
+    overview = await alice.one("/settings")
+    bobs = await bob.one("/settings")
+
+    assert "20:00 UTC" in set_.text
+    assert all("a whole hour from 0 to 23" in reply.text for reply in bad)
+    assert "Daily summary: at 20:00 UTC" in overview.text and "Daily summary: at 00:00 UTC" in bobs.text
+    async with database.transaction() as session:
+        stored_alice = await UserRepository(session).by_telegram_id(alice_id)
+        stored_bob = await UserRepository(session).by_telegram_id(bob_id)
+    assert stored_alice is not None and stored_alice.settings.get("summary_hour") == 20
+    assert stored_bob is not None and "summary_hour" not in stored_bob.settings

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
 from adapters.exchange.candle_file import shipped_candle_file
-
-QUORUM = Path(sys.executable).with_name("quorum")
+from tests.quorum_process import QUORUM
 
 
 @pytest.mark.slow

@@ -1,6 +1,7 @@
 """Alerts through the outbox (SQLite and PostgreSQL) to the fake Telegram Bot API over HTTP with the real
 python-telegram-bot Bot: each alert reaches only its owner, in order; Telegram down or flood control delays
-alerts and loses none; a user who blocked the bot is given up on without holding up anyone else."""
+alerts and loses none; a user who blocked the bot is given up on without holding up anyone else; /metrics counts
+alerts queued, sent, deferred and dropped."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from db.database import Database
 from db.repositories import UserRepository
 from db.repositories.outbox import OutboxRepository
 from engine.events import EngineEvent, EventKind
+from engine.notifier import CountingNotifier
+from telemetry import METRICS
 from tests.fakes.telegram_api import FakeTelegram
 
 T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
@@ -162,16 +165,30 @@ async def test_alerts_when_the_user_turned_a_kind_off_then_it_is_not_queued_but_
     assert "05 Jan 2026 16:00 UTC" in rows[0].text and "/resume" in rows[0].text
 
 
-async def test_alerts_when_a_message_is_longer_than_telegram_takes_then_it_arrives_in_parts(
+async def test_alerts_when_a_message_is_longer_than_telegram_takes_then_parts_queue_apart_and_none_is_sent_twice(
     database: Database, telegram: FakeTelegram, bot: Bot, telegram_id: Callable[[], int]
 ) -> None:
     [(ann, ann_chat)] = await _users(database, telegram, telegram_id, 1)
     clock = Clock()
     long = "\n".join(f"line {i}: " + "€" * 50 for i in range(200))  # ~11,000 characters
     await OutboxNotifier(database, clock).notify(_event(ann, EventKind.DAILY_SUMMARY, long))
-    assert await OutboxSender(database, telegram_send(bot), clock=clock).deliver_due() == 1
+    async with database.transaction() as session:
+        queued = await OutboxRepository(session).for_user(ann)
+    assert len(queued) == 3 and all(utf16_length(row.text) <= 4096 for row in queued)  # a row per part
+    real, calls = telegram_send(bot), []
+
+    async def send(chat_id: int, text: str) -> None:
+        calls.extend([text] if chat_id == ann_chat.id else [])  # the database may hold other tests' rows
+        if chat_id == ann_chat.id and len(calls) == 2:  # Telegram goes down between the first part and the second
+            telegram.fail("sendMessage", times=1, status=502)
+        await real(chat_id, text)
+
+    sender = OutboxSender(database, send, clock=clock, backoff_s=1.0)
+    assert await sender.deliver_due() == 1  # the first part went, the second is deferred, the third waits
+    clock.now += timedelta(seconds=10)
+    assert await sender.deliver_due() == 2
     parts = telegram.sent(ann_chat)
-    assert len(parts) == 3
+    assert len(parts) == 3  # the part delivered before the failure is not repeated
     assert "\n".join(p.text for p in parts).splitlines()[1:] == long.splitlines()
 
 
@@ -190,3 +207,37 @@ def test_render_when_strings_carry_markup_then_they_are_escaped() -> None:
     assert wants({"alerts": {"engine_error": False}}, EventKind.ENGINE_ERROR) is False
     assert wants({"alerts": "garbage"}, EventKind.ENGINE_ERROR) is True
     assert wants(None, EventKind.LIQUIDATED) and wants({"alerts": {"liquidated": False}}, EventKind.LIQUIDATED)
+
+
+async def test_alert_metrics_when_alerts_are_queued_deferred_sent_and_dropped_then_each_is_counted(
+    database: Database, telegram: FakeTelegram, bot: Bot, telegram_id: Callable[[], int]
+) -> None:
+    def figures() -> dict[str, float]:
+        return {
+            "queued": METRICS.value("quorum_alerts_queued_total"), "sent": METRICS.value("quorum_alerts_sent_total"),
+            "deferred": METRICS.value("quorum_alerts_undelivered_total", outcome="deferred"),
+            "dropped": METRICS.value("quorum_alerts_undelivered_total", outcome="dropped"),
+            "tripped": METRICS.value("quorum_breaker_events_total", event="tripped"),
+            "opened": METRICS.value("quorum_engine_events_total", kind="position_opened"),
+        }  # fmt: skip
+
+    (ann, _), (ben, ben_chat) = await _users(database, telegram, telegram_id, 2)
+    clock = Clock()
+    outbox = OutboxNotifier(database, clock)
+    notifier = CountingNotifier(outbox)  # as quorum run wires it: counted, then queued
+    sender = OutboxSender(database, telegram_send(bot), clock=clock)
+    telegram.block(ben_chat)
+    before = figures()
+
+    await notifier.notify(_event(ann, EventKind.POSITION_OPENED, "ann opened"))
+    await notifier.notify(_event(ann, EventKind.BREAKER_TRIPPED, "ann's breaker tripped", reason="losses"))
+    await notifier.notify(_event(ben, EventKind.POSITION_OPENED, "ben opened"))
+    telegram.fail("sendMessage", times=1, status=502)
+    await sender.deliver_due()  # Ann's first deferred (her second waits behind it), Ben's dropped
+    clock.now += timedelta(seconds=10)
+    await sender.deliver_due()
+
+    after = figures()
+    assert {name: after[name] - before[name] for name in after} == {
+        "queued": 3, "sent": 2, "deferred": 1, "dropped": 1, "tripped": 1, "opened": 2,
+    }  # fmt: skip

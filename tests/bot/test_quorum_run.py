@@ -5,46 +5,26 @@ console script in a subprocess, the shipped candles X times faster than real tim
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from adapters.exchange.candle_file import shipped_candle_file
 from tests.fakes.telegram_api import FakeTelegram
+from tests.local_http import free_port
+from tests.quorum_process import kill_quorum, quorum_env, start_quorum, stop_quorum
 
-QUORUM = Path(sys.executable).with_name("quorum")
 ALERT_TITLES = ("Position opened", "Position closed", "Stop loss hit", "Take profit hit")
-
-
-@pytest.fixture
-async def telegram() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as fake:
-        yield fake
 
 
 async def _start(
     telegram: FakeTelegram, database: Path, log: Path, speed: int = 3600 * 36, extra_env: dict[str, str] | None = None
 ) -> asyncio.subprocess.Process:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI", "ANTHROPIC", "DEEPSEEK"))}
-    env.update(
-        TELEGRAM_BOT_TOKEN=telegram.token, TELEGRAM_API_BASE_URL=telegram.base_url,
-        DATABASE_URL=f"sqlite+aiosqlite:///{database}", LOG_LEVEL="WARNING", CYCLE_INTERVAL_MINUTES="60",
+    env = quorum_env(
+        f"sqlite+aiosqlite:///{database}", telegram=True, TELEGRAM_BOT_TOKEN=telegram.token,
+        TELEGRAM_API_BASE_URL=telegram.base_url, **(extra_env or {}),
     )  # fmt: skip
-    env.update(extra_env or {})
-    handle = log.open("ab")
-    return await asyncio.create_subprocess_exec(
-        str(QUORUM), "run", "--replay", str(shipped_candle_file()), "--speed", str(speed),
-        env=env, stdout=handle, stderr=handle, cwd=database.parent,
-    )  # fmt: skip
-
-
-async def _stop(process: asyncio.subprocess.Process) -> int:
-    process.send_signal(signal.SIGTERM)
-    return await asyncio.wait_for(process.wait(), timeout=60)
+    return await start_quorum(["--replay", str(shipped_candle_file()), "--speed", str(speed)], env, log)
 
 
 @pytest.mark.slow
@@ -68,11 +48,9 @@ async def test_quorum_run_when_a_new_user_follows_the_readme_then_trade_alerts_a
         seen = len(telegram.sent(ann))
         await telegram.send_text(ann, "/chart BTC/USDT")
         await telegram.wait_until(lambda: any(m.photo for m in telegram.sent(ann)[seen:]), timeout=60, what="/chart")
-        assert await _stop(process) == 0, log.read_text()[-3000:]
+        assert await stop_quorum(process) == 0, log.read_text()[-3000:]
     finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+        await kill_quorum(process)
 
     polls = telegram.calls["getUpdates"]
     restarted = await _start(telegram, database, log)  # the pair resumes from the database
@@ -85,11 +63,9 @@ async def test_quorum_run_when_a_new_user_follows_the_readme_then_trade_alerts_a
         )
         [pairs] = [m for m in telegram.sent(ann)[seen:] if "Your pairs" in (m.text or "")]
         assert "BTC/USDT" in pairs.text and "1,000" in pairs.text.replace("1000", "1,000")
-        assert await _stop(restarted) == 0, log.read_text()[-3000:]
+        assert await stop_quorum(restarted) == 0, log.read_text()[-3000:]
     finally:
-        if restarted.returncode is None:
-            restarted.kill()
-            await restarted.wait()
+        await kill_quorum(restarted)
 
 
 @pytest.mark.slow
@@ -136,11 +112,9 @@ async def test_quorum_run_when_two_users_trade_through_faults_then_alerts_reach_
             ),
             timeout=180, what="a new position after the resume",
         )  # fmt: skip
-        assert await _stop(process) == 0, log.read_text()[-3000:]
+        assert await stop_quorum(process) == 0, log.read_text()[-3000:]
     finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+        await kill_quorum(process)
 
     def outbox() -> list[tuple[int, int, str, bool, bool]]:
         with sqlite3.connect(database) as db:
@@ -159,11 +133,9 @@ async def test_quorum_run_when_two_users_trade_through_faults_then_alerts_reach_
                 if all(row[3] for row in outbox() if row[0] in waiting):
                     break
                 await asyncio.sleep(0.1)  # the database of another process: nothing to wait on but time
-            assert await _stop(restarted) == 0, log.read_text()[-3000:]
+            assert await stop_quorum(restarted) == 0, log.read_text()[-3000:]
         finally:
-            if restarted.returncode is None:
-                restarted.kill()
-                await restarted.wait()
+            await kill_quorum(restarted)
         rows = outbox()
         assert all(row[3] for row in rows if row[0] in waiting), "an alert queued at shutdown was lost"
     sent = [row for row in rows if row[3]]
@@ -173,6 +145,15 @@ async def test_quorum_run_when_two_users_trade_through_faults_then_alerts_reach_
         delivered = {m.text or "" for m in telegram.sent(user) if _is_alert(m.text or "")}
         assert delivered == expected, f"{user.first_name}: alerts in the chat differ from the outbox"
     assert {tid for _, tid, *_ in sent} == {ann.id, ben.id}
+    with sqlite3.connect(database) as db:  # a daily summary per user per simulated day, each day once
+        summaries = db.execute(
+            "SELECT u.telegram_id, o.text FROM alert_outbox o JOIN users u ON u.id = o.user_id "
+            "WHERE o.kind = 'daily_summary'"
+        ).fetchall()
+    for user in (ann, ben):
+        days = [text.split("\n")[1].split(":", 2)[0] for tid, text in summaries if tid == user.id]
+        assert days and len(days) == len(set(days)), f"{user.first_name}: daily summaries {days}"
+        assert all(day.startswith("24 h to ") and day.endswith("00") for day in days)
 
 
 def _is_alert(text: str) -> bool:
@@ -192,11 +173,7 @@ def _plain(html: str) -> str:
 async def test_quorum_run_when_a_webhook_url_is_set_then_updates_arrive_by_webhook_with_the_secret(
     telegram: FakeTelegram, tmp_path: Path
 ) -> None:
-    import socket
-
-    with socket.socket() as probe:  # a free local port for the bot's webhook listener
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()  # for the bot's webhook listener
     database, log = tmp_path / "quorum.db", tmp_path / "quorum.log"
     env_extra = {"TELEGRAM_WEBHOOK_URL": f"http://127.0.0.1:{port}/telegram/hook", "TELEGRAM_WEBHOOK_PORT": str(port)}
     process = await _start(telegram, database, log, extra_env=env_extra)
@@ -208,8 +185,6 @@ async def test_quorum_run_when_a_webhook_url_is_set_then_updates_arrive_by_webho
         [reply] = await telegram.wait_for_reply(ann, timeout=30)
         assert reply.text and telegram.webhook_deliveries >= 1
         assert telegram.calls["getUpdates"] == 0  # no polling beside the webhook
-        assert await _stop(process) == 0, log.read_text()[-3000:]
+        assert await stop_quorum(process) == 0, log.read_text()[-3000:]
     finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+        await kill_quorum(process)

@@ -1,5 +1,6 @@
 """Imports point one way: bot -> engine -> {risk, adapters, db} -> config -> domain (read from the source, so a
-lazy import inside a function counts too)."""
+lazy import inside a function counts too). telemetry (the Prometheus metrics) sits on domain, so every layer above
+may record into it."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ FORBIDDEN = {
     "adapters": {"db", "engine", "bot", "quorum"},
     "db": {"engine", "bot", "quorum"},
     "engine": {"bot", "quorum"},
+    "telemetry": {"config", "risk", "analysis", "adapters", "db", "sql", "engine", "bot", "quorum"},
 }
 TRANSPORTS = {"telegram"}  # nothing below bot/ talks to a transport
 

@@ -27,6 +27,8 @@ from tests.exchange.conftest import (
 )  # fmt: skip
 
 MINUTE = 60_000
+HOUR, DAY = 3_600_000, 86_400_000
+REPLAY_START = 1_514_764_800_000  # 2018-01-01 00:00 UTC, inside the shipped BTC history
 START = 1_704_067_200_000 + 10 * 86_400_000  # 2024-01-11, inside the emulator's history
 SETTINGS = Settings(
     _env_file=None, timeframes=["1m", "5m"], openai_api_key=None, anthropic_api_key=None, deepseek_api_key=None

@@ -7,7 +7,6 @@ pair from the database with identical books, no doubled order and no lost fill."
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -26,11 +25,10 @@ from engine.notifier import InMemoryNotifier
 from engine.replay_runtime import ReplayRuntime, build_replay_runtime
 from engine.service import QuorumService
 from engine.service_trading import BreakerPreview, BreakerResumed
+from tests.engine.live_support import DAY, HOUR, REPLAY_START, migrated_database
 from tests.engine.live_support import SETTINGS as BASE_SETTINGS
-from tests.engine.live_support import migrated_database
 
-HOUR, DAY = 3_600_000, 86_400_000
-START = datetime_to_ms(datetime(2018, 1, 1, tzinfo=UTC))
+START = REPLAY_START
 MIDDLE = START + 20 * DAY + 7 * HOUR
 END = START + 45 * DAY
 SETTINGS = BASE_SETTINGS.model_copy(update={"timeframes": ["1h", "4h", "1d"]})

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from adapters.ai.factory import build_shared_ensemble
 from db.database import Database
 from db.encryption import SecretBox, generate_master_key
-from db.models import EngineHeartbeat, TradeDecision, UserPair
+from db.models import EngineHeartbeat, EquitySnapshot, TradeDecision, UserPair
 from db.repositories import AccountRepository, PairRepository, UserRepository
 from engine.live import LiveRuntime
 from engine.notifier import InMemoryNotifier
@@ -39,7 +39,11 @@ async def _seed(database: Database, box: SecretBox) -> dict[str, int]:
         await pairs.set_status(carol.id, "BTC/USDT", "error", "5 crashes within an hour")
         d_live = await accounts.add_live(dave.id, "binance", TEST_CREDENTIALS)
         await pairs.add(dave.id, "BTC/USDT", Decimal(500), 1, d_live.id)
-        return {"alice": alice.id, "bob": bob.id, "carol": carol.id, "dave": dave.id}
+        await users.set_mode(dave.id, "live")
+        erin, _ = await users.register(1005, "erin", "Erin")  # keys connected, still in paper mode
+        e_live = await accounts.add_live(erin.id, "binance", TEST_CREDENTIALS)
+        await pairs.add(erin.id, "BTC/USDT", Decimal(500), 1, e_live.id)
+        return {"alice": alice.id, "bob": bob.id, "carol": carol.id, "dave": dave.id, "erin": erin.id}
 
 
 async def _count(database: Database, model: type, **where: object) -> int:
@@ -65,9 +69,9 @@ async def test_start_when_pairs_are_stored_then_runnable_pairs_trade_and_a_broke
     )  # fmt: skip
     try:
         started = await runtime.start()
-        alice, bob, carol, dave = ids["alice"], ids["bob"], ids["carol"], ids["dave"]
+        alice, bob, carol, dave, erin = ids["alice"], ids["bob"], ids["carol"], ids["dave"], ids["erin"]
         assert sorted(started) == sorted(
-            [(alice, "BTC/USDT"), (alice, "ETH/USDT"), (bob, "BTC/USDT"), (dave, "BTC/USDT")]
+            [(alice, "BTC/USDT"), (alice, "ETH/USDT"), (bob, "BTC/USDT"), (dave, "BTC/USDT"), (erin, "BTC/USDT")]
         )
         assert (carol, "BTC/USDT") not in runtime.manager.engines  # in error: stays stopped until resumed
         async with fresh_database.transaction() as session:
@@ -78,8 +82,10 @@ async def test_start_when_pairs_are_stored_then_runnable_pairs_trade_and_a_broke
         assert engines[(alice, "BTC/USDT")].exchange is engines[(alice, "ETH/USDT")].exchange  # one account
         assert engines[(alice, "BTC/USDT")].book is engines[(alice, "ETH/USDT")].book  # one user book
         assert engines[(alice, "ETH/USDT")].config.paused
-        assert runtime.open_accounts == 3
+        assert runtime.open_accounts == 4
         assert clients.credentials.count(TEST_CREDENTIALS) == 1  # dave's keys, decrypted for his client only
+        assert type(engines[(erin, "BTC/USDT")].exchange).__name__ == "PaperExchange"  # paper mode: no real order
+        assert engines[(erin, "BTC/USDT")].exchange.exchange_id == "binance"  # on the exchange's own prices
 
         await eventually(lambda: all_beaten(runtime, START), timeout=20)
         for minute in range(1, 11):  # ten monitor ticks; cycles at 0, 5 and 10 minutes
@@ -91,6 +97,7 @@ async def test_start_when_pairs_are_stored_then_runnable_pairs_trade_and_a_broke
         assert await decisions(alice, "BTC/USDT") == 3  # exactly once per cycle candle
         assert await decisions(bob, "BTC/USDT") == 3
         assert await decisions(dave, "BTC/USDT") == 3  # the live account's engine, signed requests
+        assert await decisions(erin, "BTC/USDT") == 3
         assert await decisions(alice, "ETH/USDT") == 0  # paused: watched, never traded
         async with fresh_database.transaction() as session:
             beats = {(b.user_id, b.symbol): b for b in await session.scalars(select(EngineHeartbeat))}
@@ -110,11 +117,61 @@ async def test_start_when_pairs_are_stored_then_runnable_pairs_trade_and_a_broke
         assert not engines[(alice, "ETH/USDT")].config.paused
         assert engines[(alice, "ETH/USDT")].config.budget == Decimal("1234.5")
         assert (bob, "BTC/USDT") not in runtime.manager.engines
-        assert runtime.open_accounts == 2  # bob's last engine stopped: his account's client is closed
+        assert runtime.open_accounts == 3  # bob's last engine stopped: his account's client is closed
         await tick(runtime, clock, START + 15 * MINUTE)
         assert await decisions(alice, "ETH/USDT") == 1
+        async with fresh_database.transaction() as session:  # both of alice's engines marked her account
+            moments = list(await session.scalars(select(EquitySnapshot.at).where(EquitySnapshot.user_id == alice)))
+        assert len(moments) == 4 and len(set(moments)) == 4  # one row per moment: the later mark replaced it
     finally:
         await runtime.stop(timeout_s=10)
         await ensemble.close()
     assert runtime.open_accounts == 0 and not runtime.manager.tasks
     assert await _count(fresh_database, UserPair, user_id=ids["bob"]) == 1  # only the DOGE pair, in error
+
+
+async def test_mode_when_a_live_account_switches_between_paper_and_live_then_its_engines_use_that_client(
+    fresh_database: Database, emulator: BinanceEmulator
+) -> None:
+    """Keys connected in paper mode trade on paper at the exchange's prices; the rebuild /mode live does gives the
+    engines the signed client (the paper client is closed with its last engine), and back again."""
+    box = SecretBox.from_encoded(generate_master_key())
+    async with fresh_database.transaction() as session:
+        users, accounts, pairs = UserRepository(session), AccountRepository(session, box), PairRepository(session)
+        erin, _ = await users.register(1101, "erin", "Erin")
+        account = await accounts.add_live(erin.id, "binance", TEST_CREDENTIALS)
+        for symbol in ("BTC/USDT", "ETH/USDT"):
+            await pairs.add(erin.id, symbol, Decimal(500), 1, account.id)
+    clock = SteppedClock(START, emulator)
+    clients = Clients(emulator)
+    clients.database, clients.clock = fresh_database, clock
+    ensemble = build_shared_ensemble(SETTINGS)
+    runtime = LiveRuntime(
+        fresh_database, SETTINGS, InMemoryNotifier(), ensemble, box=box, clock=clock,
+        public_factory=clients.public, account_factory=clients.account, tick_ms=MINUTE, cycle_ms=5 * MINUTE,
+    )  # fmt: skip
+    control = runtime.control()
+
+    async def switch(mode: str) -> None:  # what the service's set_mode does once it has stored the mode
+        async with fresh_database.transaction() as session:
+            await UserRepository(session).set_mode(erin.id, mode)
+        for symbol in ("BTC/USDT", "ETH/USDT"):
+            await control.pair_removed(erin.id, symbol)
+            await control.pair_added(erin.id, symbol)
+
+    def kinds() -> set[str]:
+        return {type(engine.exchange).__name__ for engine in runtime.manager.engines_of(erin.id)}
+
+    try:
+        await runtime.start()
+        assert kinds() == {"PaperExchange"} and TEST_CREDENTIALS not in clients.credentials
+        assert runtime.open_accounts == 1
+        await switch("live")
+        assert "PaperExchange" not in kinds() and len(kinds()) == 1 and runtime.open_accounts == 1
+        assert clients.credentials.count(TEST_CREDENTIALS) == 1
+        await switch("paper")
+        assert kinds() == {"PaperExchange"} and runtime.open_accounts == 1
+    finally:
+        await runtime.stop(timeout_s=10)
+        await ensemble.close()
+    assert runtime.open_accounts == 0

@@ -281,11 +281,13 @@ async def test_broadcast_when_admin_sends_then_one_escaped_row_per_user_who_is_n
         await _set_status(fresh_database, carol, "blocked")
         ids = {tid: (await _user(fresh_database, tid)).id for tid in (alice, bob, carol)}
         before = {row.id for row in await _outbox(fresh_database)}
+        woken: list[int] = []
+        world.service.context.on_outbox = lambda: woken.append(len(woken))
 
         count = await world.service.admin.broadcast(admin, "Maintenance at 10:00 <b>UTC</b> & \x07more\nsoon")
 
         queued = [row for row in await _outbox(fresh_database) if row.id not in before]
-        assert count == 2
+        assert count == 2 and woken == [0]  # the sender is woken once, after the rows are committed
         assert sorted(row.user_id for row in queued) == sorted([ids[alice], ids[bob]])
         assert {row.kind for row in queued} == {"broadcast"}
         expected = "<b>📣 Message from the operator</b>\nMaintenance at 10:00 &lt;b&gt;UTC&lt;/b&gt; &amp; more\nsoon"

@@ -19,9 +19,9 @@ from engine.events import EventKind
 from engine.notifier import InMemoryNotifier
 from engine.replay_runtime import build_replay_runtime
 from engine.service import QuorumService
+from tests.engine.live_support import DAY, HOUR, migrated_database
+from tests.engine.live_support import REPLAY_START as START
 from tests.engine.live_support import SETTINGS as BASE
-from tests.engine.live_support import migrated_database
-from tests.engine.test_end_to_end import DAY, HOUR, START
 
 SETTINGS = BASE.model_copy(update={"timeframes": ["1h", "4h", "1d"]})
 
