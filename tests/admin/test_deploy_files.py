@@ -1,10 +1,11 @@
 """The deployment files, read as files (no Docker engine or systemd here): a slim multi-stage image run by an
-unprivileged user with a health check on /healthz that works without curl (run here against a local server);
-compose starts PostgreSQL, then the one-shot migration, then Quorum; the systemd unit runs as a service user,
-migrates before it starts and restarts on failure."""
+unprivileged user with a health check on /healthz that works without curl (run here against Quorum's own
+endpoint); compose starts PostgreSQL, then the one-shot migration, then Quorum; the systemd unit runs as a
+service user, migrates before it starts and restarts on failure."""
 
 from __future__ import annotations
 
+import asyncio
 import configparser
 import json
 import re
@@ -19,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import CollectorRegistry
 
+from bot.health_http import HealthServer
 from tests.admin.yaml_subset import load
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,7 +68,7 @@ def test_dockerfile_when_read_then_slim_multistage_non_root_with_a_healthcheck_o
 
 
 class _Health(BaseHTTPRequestHandler):
-    status = 200
+    status = 503
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
         self.send_response(self.status if self.path == "/healthz" else 404)
@@ -88,19 +91,32 @@ def _health_server(status: int) -> Iterator[int]:
         server.server_close()
 
 
-@pytest.mark.parametrize(("status", "healthy"), [(200, True), (503, False)])
-def test_healthcheck_when_run_against_healthz_then_exit_code_follows_the_answer(status: int, healthy: bool) -> None:
+async def test_healthcheck_when_run_against_quorums_own_endpoint_then_healthy() -> None:
     argv = _healthcheck_argv((ROOT / "Dockerfile").read_text())
-    with _health_server(status) as port:
+    server = HealthServer({}, CollectorRegistry(), host="127.0.0.1", port=0)  # what `quorum run` serves
+    port = await server.start()
+    try:
+        probe = await asyncio.create_subprocess_exec(
+            sys.executable, *argv[1:], env={"METRICS_PORT": str(port)}, stderr=asyncio.subprocess.PIPE
+        )
+        _, stderr = await asyncio.wait_for(probe.communicate(), timeout=30)
+    finally:
+        await server.stop()
+    assert probe.returncode == 0, stderr
+
+
+def test_healthcheck_when_healthz_answers_an_error_then_unhealthy() -> None:
+    argv = _healthcheck_argv((ROOT / "Dockerfile").read_text())
+    with _health_server(503) as port:
         result = subprocess.run(
             [sys.executable, *argv[1:]], env={"METRICS_PORT": str(port)}, capture_output=True, timeout=30, check=False
         )
-    assert (result.returncode == 0) is healthy, result.stderr
+    assert result.returncode != 0 and b"503" in result.stderr
 
 
 def test_healthcheck_when_nothing_listens_then_unhealthy() -> None:
     argv = _healthcheck_argv((ROOT / "Dockerfile").read_text())
-    with _health_server(200) as port:
+    with _health_server(503) as port:
         pass  # the port is free again
     result = subprocess.run([sys.executable, *argv[1:]], env={"METRICS_PORT": str(port)}, capture_output=True,
                             timeout=30, check=False)  # fmt: skip
