@@ -19,9 +19,12 @@ if TYPE_CHECKING:
 class ConsoleChat:
     """One person at a terminal, acting as `telegram_id`; `out` is where replies and alerts are written."""
 
-    def __init__(self, quorum: Quorum, telegram_id: int, out: Callable[[str], None]) -> None:
+    def __init__(
+        self, quorum: Quorum, telegram_id: int, out: Callable[[str], None], *, username: str = "console",
+        name: str = "Console",
+    ) -> None:  # fmt: skip
         self.quorum, self.out = quorum, out
-        self.actor = Actor(telegram_id, username="console", name="Console", private_chat=True,
+        self.actor = Actor(telegram_id, username=username, name=name, private_chat=True,
                            is_admin=telegram_id in quorum.settings.admin_telegram_ids)  # fmt: skip
         self.buttons: list[Button] = []
 
@@ -44,10 +47,14 @@ class ConsoleChat:
         for reply in replies:
             self.out(reply.text)
             if reply.photo is not None:
-                self.out(f"[an image of {len(reply.photo)} bytes: Telegram shows it]")
+                self.out(self.photo(reply.photo))
             if reply.buttons:
                 self.buttons = [button for row in reply.buttons for button in row]
                 self.out("  ".join(f"[{i}] {b.label}" for i, b in enumerate(self.buttons, start=1)))
+
+    def photo(self, png: bytes) -> str:
+        """What the terminal shows for an image reply (a chart)."""
+        return f"[an image of {len(png)} bytes: Telegram shows it]"
 
     async def alert(self, chat_id: int, html: str) -> None:
         if chat_id == self.actor.telegram_id:

@@ -58,6 +58,9 @@ class RunOptions:
     symbol: str = "BTC/USDT"
     refresh_every_s: float = 30.0  # configuration pickup for changes made outside this process (admin CLI)
     periods: Periods | None = None  # the scheduled jobs' periods (None: the defaults, scaled to a replay's speed)
+    schedule: bool = True  # False: no wall-clock scheduler; the caller runs quorum.jobs on its own ticks (the demo)
+    cycle_ms: int | None = None  # a replay's decision interval (default: CYCLE_INTERVAL_MINUTES)
+    start_ms: int | None = None  # where a replay starts (default: where the books stopped)
 
 
 @dataclass(slots=True)
@@ -133,9 +136,10 @@ async def assemble(settings: Settings, options: RunOptions, box: SecretBox | Non
     if options.replay is not None:
         from engine.replay_runtime import build_replay_runtime
 
+        start_ms = options.start_ms if options.start_ms is not None else await _replayed_until(database)
         world = build_replay_runtime(
             database, settings, counted, ensemble, data=options.replay, symbol=options.symbol, speed=options.speed,
-            start_ms=await _replayed_until(database), stepped=options.stepped,
+            start_ms=start_ms, stepped=options.stepped, cycle_ms=options.cycle_ms,
         )  # fmt: skip
         runtime, gateway = world.runtime, world.gateway
         if options.periods is None:
@@ -157,7 +161,8 @@ async def assemble(settings: Settings, options: RunOptions, box: SecretBox | Non
     quorum = Quorum(
         database, settings, runtime, service, router, notifier, ensemble, jobs, replay=world, closers=closers
     )
-    quorum.start_jobs()
+    if options.schedule:
+        quorum.start_jobs()
     return quorum
 
 

@@ -1,6 +1,6 @@
 """Wiring for a run over history: the replay feed and a simulated clock, paper accounts, the shared hub with the
-indicators computed once over each whole series, and the engines stepped by the manager. The backtest and the
-offline demo are this plus their own output; the trading is the engine's.
+indicators computed once over each whole series, and the engines stepped by the manager. The backtest is this plus
+its own output; the trading is the engine's. (The offline demo runs the live runtime instead: engine/replay_runtime.py.)
 """
 
 from __future__ import annotations

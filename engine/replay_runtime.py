@@ -1,4 +1,5 @@
-"""The live runtime on historical candles: `quorum run --replay FILE --speed X` and the end-to-end tests.
+"""The live runtime on historical candles: `quorum run --replay FILE --speed X`, `quorum demo` and the end-to-end
+tests.
 
 Everything is the live wiring (LiveRuntime: engines for the pairs in the database, paper accounts in
 paper_ledgers, the service's control) with one difference: the market data is a replay feed, whose clock runs

@@ -9,6 +9,8 @@ time (quorum_orders_total{status}), once committed.
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import or_, select, update
 
 from db.database import Database
@@ -39,6 +41,7 @@ class DbEngineStore:
     def __init__(self, database: Database) -> None:
         self.database = database
         self._pairs: dict[tuple[int, str], tuple[int, int | None]] = {}  # (user, symbol) -> (pair id, account id)
+        self._equity_locks: dict[int, asyncio.Lock] = {}  # per user: two engines' points at one moment, in turn
 
     async def _pair(self, session, user_id: int, symbol: str) -> UserPair:
         pair = await PairRepository(session).get(user_id, symbol)
@@ -234,7 +237,8 @@ class DbEngineStore:
         account after its own step, so a later mark at the same moment replaces the earlier one."""
         pair_id = (await self._ids(user_id, symbol))[0] if symbol is not None else None
         at = ms_to_datetime(point.ts)
-        async with self.database.transaction() as session:
+        lock = self._equity_locks.setdefault(user_id, asyncio.Lock())
+        async with lock, self.database.transaction() as session:
             row = await session.scalar(
                 select(EquitySnapshot).where(EquitySnapshot.user_id == user_id, EquitySnapshot.at == at).limit(1)
             )

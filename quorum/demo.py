@@ -1,44 +1,42 @@
-"""`quorum demo`: the offline end-to-end run a newcomer starts on a laptop with no keys and no internet.
+"""`quorum demo`: the offline, zero-configuration tour a newcomer starts with no keys and no internet.
 
-It replays the shipped real BTC/USD hourly candles (traded as the BTC/USDT perpetual) under a simulated clock
-through the engine, the one trading loop Quorum has: the replay feed and the paper exchange, the shared hub
-with its indicators, the AI ensemble (the offline analysts), the risk manager with its circuit breakers, and
-the database through the repositories, in a fresh SQLite file unless told otherwise. Alerts print as they
-happen; the summary is read off the engine at the end. The same arguments always print the same results.
+It is `quorum run --replay` on the shipped real BTC/USD hourly candles (traded as the BTC/USDT perpetual), stepped
+as fast as the machine goes: the same assemble() builds the database (a fresh SQLite file unless told otherwise),
+the engines, the service and the router; three scripted people chat with the router as the terminal chat or
+Telegram would (quorum/demo_chat.py); the offline analysts vote; alerts go through the outbox and print as they
+happen; at the end each person asks for /status and /profit and a closing report reads their figures back through
+the service (quorum/demo_report.py). The demo holds no trading logic: every number is the engine's. The same
+arguments always print the same lines.
 """
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, func, select
 
-from adapters.ai.factory import analyst_settings, build_shared_ensemble
-from adapters.ai.shared import SharedEnsemble
+from adapters.ai.factory import analyst_settings
 from adapters.exchange.candle_file import shipped_candle_file
 from adapters.exchange.replay import ReplayFeed
+from bot.outbox import OutboxSender
+from bot.router import RateLimit
+from bot.run import Quorum, RunOptions, assemble
 from config.settings import Settings, get_settings
 from db.database import Database, safe_url
-from db.migrate import upgrade
-from db.repositories import DbPaperStateStore
-from db.vote_recorder import DbVoteRecorder
+from db.models import User
 from domain.market import MarketType
 from domain.money import datetime_to_ms
-from engine.formatting import price, when
-from engine.notifier import ConsoleNotifier
-from engine.replay import ReplayAccount, ReplaySession, timeframes_for
-from quorum.demo_books import setup_demo
-from quorum.demo_summary import CountingNotifier, DemoStore, DemoSummary
-from risk import RiskLimits
+from engine.formatting import when
+from engine.replay import timeframes_for
+from quorum.demo_chat import CLOSING, USERS, DemoChat
+from quorum.demo_report import UserReport
+from quorum.demo_screen import Screen
 
 SYMBOL = "BTC/USDT"
-BASE_TIMEFRAME = "1h"
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
 
@@ -54,46 +52,35 @@ class DemoError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class DemoOptions:
-    start: date = date(2018, 1, 1)
-    days: int = 90
-    balance: Decimal = Decimal(10000)
-    budget: Decimal = Decimal(2000)
-    leverage: int = 3
+    start: date = date(2018, 1, 10)
+    days: int = 30
     cycle_hours: int = 4
     database_url: str | None = None  # None: a fresh SQLite file in a new temporary directory
-    verbose: bool = False
-    use_llms: bool = False  # True: also ask the LLM providers configured in the settings (needs their network)
+    charts: Path | None = None  # where the equity charts go; None: the demo's temporary directory
 
 
 @dataclass(frozen=True, slots=True)
 class DemoWindow:
-    start_ms: int
-    first_cycle_ms: int
-    end_ms: int
+    start_ms: int  # the conversation starts here; so does the history (at the data's first close at the earliest)
+    end_ms: int  # the last tick replayed
+
+
+@dataclass(frozen=True, slots=True)
+class DemoReport:
+    window: DemoWindow
+    users: tuple[UserReport, ...]
+    database_url: str  # password hidden
+    charts: Path
 
 
 def _day(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d")
 
 
-def plan(options: DemoOptions, settings: Settings, first_close_ms: int, last_close_ms: int) -> DemoWindow:
-    """Check the arguments against each other, the settings and the data; DemoError says what is wrong."""
+def plan(options: DemoOptions, first_close_ms: int, last_close_ms: int) -> DemoWindow:
+    """Check the arguments against each other and the data; DemoError says what is wrong."""
     if options.days < 1:
         raise DemoError("--days", f"must be a whole number of days, at least 1 (got {options.days})")
-    for flag, value in (("--balance", options.balance), ("--budget", options.budget)):
-        if not value.is_finite() or value <= 0:
-            raise DemoError(flag, f"must be a positive amount of USDT (got {value})")
-    if options.budget > options.balance:
-        raise DemoError(
-            "--budget",
-            f"{options.budget} is more than the --balance {options.balance}: the pair's budget comes out of the "
-            "account",
-        )
-    if not 1 <= options.leverage <= settings.max_leverage:
-        raise DemoError(
-            "--leverage",
-            f"must be between 1 and {settings.max_leverage} (the MAX_LEVERAGE setting); got {options.leverage}",
-        )
     if not 1 <= options.cycle_hours <= 24:
         raise DemoError("--cycle-hours", f"must be between 1 and 24 (got {options.cycle_hours})")
     start_ms = datetime_to_ms(datetime.combine(options.start, datetime.min.time(), UTC))
@@ -112,21 +99,12 @@ def plan(options: DemoOptions, settings: Settings, first_close_ms: int, last_clo
             f"{options.days} days from {options.start} would end on {end_day}, after the data: {span}. "
             f"Use --days {most} at most, or an earlier --start",
         )
-    cycle_ms = options.cycle_hours * HOUR_MS
-    first = max(start_ms, first_close_ms)  # the first day of the file starts at its first candle's close
-    return DemoWindow(start_ms, -(-first // cycle_ms) * cycle_ms, end_ms)  # the engine's UTC cycle grid
-
-
-def _database_url(options: DemoOptions) -> str:
-    if options.database_url:
-        return Settings(database_url=options.database_url).database_url  # the same driver pinning as DATABASE_URL
-    folder = Path(tempfile.mkdtemp(prefix="quorum-demo-"))
-    return f"sqlite+aiosqlite:///{folder / 'demo.db'}"
+    return DemoWindow(max(start_ms, first_close_ms), end_ms)
 
 
 def _disposable(database: Database) -> None:
     """The fresh file in a temporary folder is the demo's scratch record: its commits skip the fsync (WAL keeps the
-    file consistent; only a power cut could lose the last commits), which is most of the demo's wall time."""
+    file consistent; only a power cut could lose the last commits)."""
 
     def relaxed(connection: Any, _record: Any) -> None:
         cursor = connection.cursor()
@@ -136,78 +114,116 @@ def _disposable(database: Database) -> None:
     event.listen(database.engine.sync_engine, "connect", relaxed)
 
 
-async def run_demo(
-    options: DemoOptions, settings: Settings | None = None, emit: Callable[[str], None] = print
-) -> DemoSummary:
-    """Run the demo, print its lines through `emit`, and return the summary (also printed)."""
-    settings = analyst_settings(settings or get_settings(), options.use_llms)
+async def run_demo(options: DemoOptions, settings: Settings | None = None, screen: Screen | None = None) -> DemoReport:
+    """Run the demo, write its lines on `screen` (default: the terminal) and return the closing report."""
+    screen = screen or Screen()
     data = shipped_candle_file()
-    feed = ReplayFeed.from_file(data, symbol=SYMBOL, market_type=MarketType.PERPETUAL)
-    series = feed.series(SYMBOL)
-    window = plan(options, settings, series.first_close_ms, series.last_close_ms)  # before anything is created
-    database = Database(_database_url(options))
-    if options.database_url is None:
-        _disposable(database)
+    series = ReplayFeed.from_file(data, symbol=SYMBOL, market_type=MarketType.PERPETUAL).series(SYMBOL)
+    window = plan(options, series.first_close_ms, series.last_close_ms)  # before anything is created
+    url, charts = options.database_url, options.charts
+    if url is None or charts is None:
+        folder = Path(tempfile.mkdtemp(prefix="quorum-demo-"))
+        url = url or f"sqlite+aiosqlite:///{folder / 'demo.db'}"
+        charts = charts or folder
+    charts.mkdir(parents=True, exist_ok=True)
+    settings = analyst_settings(settings or get_settings(), use_llms=False).model_copy(
+        update={"database_url": Settings(database_url=url).database_url}  # the driver pinning
+    )
+    run = RunOptions(
+        replay=data, symbol=SYMBOL, refresh_every_s=0, stepped=True, schedule=False,
+        cycle_ms=options.cycle_hours * HOUR_MS, start_ms=window.start_ms,
+    )  # fmt: skip
+    quorum = await assemble(settings, run, box=None, bot_username=None)
     try:
-        await upgrade(database.engine)
-        ids = await setup_demo(database, SYMBOL, options.balance, options.budget, options.leverage, feed.exchange_id)
-        store = DemoStore(database, show=emit if options.verbose else None)
-        notifier = CountingNotifier(ConsoleNotifier(emit))
-        shared = build_shared_ensemble(settings, DbVoteRecorder(database))
-        try:
-            session = await ReplaySession.build(
-                data=data,
-                symbol=SYMBOL,
-                base_timeframe=BASE_TIMEFRAME,
-                market_type=MarketType.PERPETUAL,
-                ensemble=shared,
-                store=store,
-                notifier=notifier,
-                limits=RiskLimits.from_settings(settings),
-                accounts=[
-                    ReplayAccount(
-                        ids.user_id, options.balance, options.budget, options.leverage,
-                        state_store=DbPaperStateStore(database, ids.user_id, ids.account_id),
-                    )
-                ],
-                cycle_ms=options.cycle_hours * HOUR_MS,
-                taker_fee=settings.paper_taker_fee,
-                maker_fee=settings.paper_maker_fee,
-            )  # fmt: skip
-            engine = session.engines[0]
-            _introduce(options, settings, shared, engine.market.quote, window, emit)
-            await session.run(window.first_cycle_ms, window.end_ms)
-        finally:
-            await shared.close()
-        summary = replace(
-            DemoSummary.of(
-                engine, store, notifier, start_ms=window.start_ms, end_ms=window.end_ms,
-                cycle_hours=options.cycle_hours, starting_balance=options.balance,
-            ),
-            database_url=safe_url(database.url),
-            user_id=ids.user_id,
-        )  # fmt: skip
-        for line in summary.lines():
-            emit(line)
-        emit(f"  database:        {summary.database_url} (demo user id {summary.user_id})")
-        return summary
+        await _fresh(quorum, options)
+        quorum.router.rate = RateLimit(clock=lambda: quorum.runtime.clock.now_ms() / 1000)  # simulated seconds
+        _introduce(quorum, window, options, screen)
+        return await _play(quorum, window, screen, charts)
     finally:
-        await database.dispose()
+        await quorum.stop()
 
 
-def _introduce(
-    options: DemoOptions, settings: Settings, shared: SharedEnsemble, quote: str, window: DemoWindow,
-    emit: Callable[[str], None],
-) -> None:  # fmt: skip
-    emit(
-        f"Quorum demo: paper trading {SYMBOL} (perpetual) on real BTC/USD hourly candles "
-        "(Coinbase via CryptoDataDownload), with a simulated clock."
-    )
-    emit(
-        f"{when(window.start_ms)} to {when(window.end_ms)} UTC, a decision every {options.cycle_hours}h "
-        f"on {'/'.join(timeframes_for(BASE_TIMEFRAME))} candles (base {BASE_TIMEFRAME}); balance "
-        f"{price(options.balance)} {quote}, pair budget {price(options.budget)} {quote} at {options.leverage}x."
-    )
-    analysts = ", ".join(provider.name for provider in shared.ensemble.providers)
-    kind = "offline rule-based analysts, no keys or network" if not options.use_llms else "as configured"
-    emit(f"Analysts: {analysts} ({kind}); consensus of {settings.ai_min_consensus} needed.")
+async def _fresh(quorum: Quorum, options: DemoOptions) -> None:
+    """The demo registers its own people: it needs a database nobody uses yet."""
+    async with quorum.database.transaction() as session:
+        users = await session.scalar(select(func.count()).select_from(User))
+    if users:
+        raise DemoError(
+            "--database-url",
+            f"{safe_url(quorum.database.url)} already holds {users} user{'' if users == 1 else 's'}; the demo "
+            "registers its own three and needs an empty database (a new file or a new PostgreSQL database)",
+        )
+    if options.database_url is None:
+        _disposable(quorum.database)
+        await quorum.database.engine.dispose()  # reconnect with the relaxed fsync
+
+
+def _introduce(quorum: Quorum, window: DemoWindow, options: DemoOptions, screen: Screen) -> None:
+    settings = quorum.settings
+    days = (window.end_ms - window.start_ms) // DAY_MS
+    analysts = ", ".join(provider.name for provider in quorum.ensemble.ensemble.providers)
+    for line in (
+        "Quorum demo: three people chat with the bot here, as they would on Telegram, while the engine replays real "
+        f"BTC/USD hourly candles (Coinbase via CryptoDataDownload, shipped with Quorum) as {SYMBOL} perpetual, on "
+        "paper, with a simulated clock.",
+        f"History: {when(window.start_ms)} to {when(window.end_ms)} UTC ({days} days), a decision every "
+        f"{options.cycle_hours}h on {'/'.join(timeframes_for('1h'))} candles.",
+        f"Analysts: {analysts} (offline rule-based, no keys or network); a consensus of {settings.ai_min_consensus} "
+        "is needed to trade.",
+        "ETH/USD: no hourly ETH history ships with Quorum, so this replay lists BTC/USDT only; Ann asks for ETH/USD "
+        "anyway to show the bot's answer.",
+        f"Database: {safe_url(quorum.database.url)}",
+        "",
+    ):
+        screen.line(line)
+
+
+async def _play(quorum: Quorum, window: DemoWindow, screen: Screen, charts: Path) -> DemoReport:
+    world = quorum.replay
+    assert world is not None  # assembled with a replay
+    chats = {user.telegram_id: DemoChat(quorum, user, screen, charts) for user in USERS}
+
+    async def send(chat_id: int, html: str) -> None:
+        chat = chats.get(chat_id)
+        if chat is not None:
+            await chat.alert(chat_id, html)
+
+    sender = quorum.jobs.sender = OutboxSender(quorum.database, send)
+
+    async def deliver() -> None:
+        """Every queued alert, in order, and each person's reaction to them (whose answers may bring more)."""
+        while quorum.notifier.queued.is_set():
+            quorum.notifier.queued.clear()
+            while await sender.deliver_due():
+                pass
+            for chat in chats.values():
+                await chat.react()
+
+    for chat in chats.values():
+        for text in chat.user.setup:
+            await chat.say(text)
+        screen.line()
+    with screen.progress(window.start_ms, window.end_ms) as advance:
+
+        async def tick(now: int) -> None:
+            for name, _, job in quorum.jobs.table():  # quorum run's scheduled jobs, once a simulated hour
+                if name != "outbox_retry":  # deliver() sends every alert as it is queued; none is ever deferred
+                    await job()
+            await deliver()
+            advance(now)
+
+        await world.run_stepped(window.start_ms, window.end_ms, tick)
+    screen.line()
+    for chat in chats.values():
+        for text in CLOSING:
+            await chat.say(text)
+        screen.line()
+    await deliver()
+    reports = tuple([await UserReport.of(quorum.service, chat) for chat in chats.values()])
+    report = DemoReport(window, reports, safe_url(quorum.database.url), charts)
+    screen.line(f"Closing report, {when(window.start_ms)} to {when(window.end_ms)} UTC")
+    for user in reports:
+        for line in user.lines():
+            screen.line(line)
+    screen.line(f"Database: {report.database_url} (every order, fill, trade, decision and alert of the run)")
+    return report

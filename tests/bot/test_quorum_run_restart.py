@@ -15,10 +15,11 @@ from sqlalchemy import text
 
 from db.database import Database
 from tests.bot.scrape import Samples, get_json, scrape, value
-from tests.bot.test_quorum_run import _start, _stop
+from tests.bot.test_quorum_run import _start
 from tests.conftest import PostgresFactory
 from tests.fakes.telegram_api import FakeTelegram
 from tests.local_http import free_port
+from tests.quorum_process import kill_quorum, stop_quorum
 
 USERS = ((8101, "Ann", "/addpair BTC/USDT 1000"), (8102, "Ben", "/addpair BTC/USDT 2000 2"),
          (8103, "Cid", "/addpair btcusdt 1500"))  # fmt: skip
@@ -65,11 +66,9 @@ async def _quorum_running(telegram: FakeTelegram, url: str, log: Path, port: int
 
 async def _stopped(process: asyncio.subprocess.Process, log: Path) -> None:
     try:
-        assert await _stop(process) == 0, log.read_text()[-3000:]
+        assert await stop_quorum(process) == 0, log.read_text()[-3000:]
     finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+        await kill_quorum(process)
 
 
 @pytest.mark.slow

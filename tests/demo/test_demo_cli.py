@@ -1,25 +1,32 @@
-"""`quorum demo` on the command line, and the arguments it refuses with a sentence that says what to change."""
+"""`quorum demo` on the command line: the README's first command runs to its report with no keys and no network,
+and an argument that cannot work is refused with a sentence that says what to change."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
-from decimal import Decimal
+from io import StringIO
 from pathlib import Path
 
 import pytest
 import typer
 from loguru import logger
+from rich.console import Console
 from typer.testing import CliRunner
 
 from adapters.exchange.candle_file import shipped_candle_file
 from adapters.exchange.replay import ReplayFeed
-from domain.money import ms_to_datetime
 from quorum.cli_demo import demo
 from quorum.demo import DemoError, DemoOptions, plan, run_demo
-from tests.demo.conftest import offline_settings
+from quorum.demo_screen import Screen
+from tests.demo.conftest import chart_paths, offline_settings
+
+KEYS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "DEEPSEEK_API_KEY", "OPENAI_COMPATIBLE_API_KEY", "TELEGRAM_BOT_TOKEN")
 
 
 @pytest.fixture(scope="module")
@@ -40,11 +47,7 @@ def restore_logging() -> Iterator[None]:
     ("changes", "option", "says"),
     [
         ({"days": 0}, "--days", "at least 1 (got 0)"),
-        ({"balance": Decimal(0)}, "--balance", "must be a positive amount of USDT (got 0)"),
-        ({"budget": Decimal(-5)}, "--budget", "must be a positive amount of USDT (got -5)"),
-        ({"budget": Decimal(20000)}, "--budget", "20000 is more than the --balance 10000"),
-        ({"leverage": 0}, "--leverage", "between 1 and 5 (the MAX_LEVERAGE setting); got 0"),
-        ({"leverage": 6}, "--leverage", "between 1 and 5 (the MAX_LEVERAGE setting); got 6"),
+        ({"cycle_hours": 0}, "--cycle-hours", "between 1 and 24 (got 0)"),
         ({"cycle_hours": 25}, "--cycle-hours", "between 1 and 24 (got 25)"),
         ({"start": date(2017, 6, 30)}, "--start", "pick a day from 2017-07-01 to 2019-10-16"),
         ({"start": date(2019, 10, 17), "days": 1}, "--start", "outside the data: the shipped candles run from"),
@@ -55,33 +58,23 @@ def test_plan_when_an_argument_cannot_work_then_demo_error_names_the_option_and_
     data_span: tuple[int, int], changes: dict[str, object], option: str, says: str
 ) -> None:
     with pytest.raises(DemoError) as raised:
-        plan(replace(DemoOptions(), **changes), offline_settings(), *data_span)
+        plan(replace(DemoOptions(), **changes), *data_span)
     assert raised.value.option == option
     assert says in raised.value.detail
 
 
-def test_plan_when_the_start_is_the_first_day_of_the_data_then_cycles_begin_at_the_first_candle_close(
+def test_plan_when_the_start_is_the_first_day_of_the_data_then_the_history_starts_at_the_first_close(
     data_span: tuple[int, int],
 ) -> None:
-    window = plan(DemoOptions(start=date(2017, 7, 1), days=1), offline_settings(), *data_span)
-    assert window.first_cycle_ms == data_span[0]  # 2017-07-01 12:00 UTC, on the 4h grid
-    assert window.end_ms == window.start_ms + 86_400_000
-
-
-@pytest.mark.parametrize(("cycle_hours", "first_cycle"), [(4, "2018-01-01 00:00"), (5, "2018-01-01 02:00")])
-def test_plan_when_the_cycle_does_not_divide_the_day_then_the_first_cycle_is_on_the_engines_utc_grid(
-    data_span: tuple[int, int], cycle_hours: int, first_cycle: str
-) -> None:
-    """The engine decides at multiples of the cycle since the epoch (UTC); the demo starts on that grid."""
-    window = plan(DemoOptions(start=date(2018, 1, 1), cycle_hours=cycle_hours), offline_settings(), *data_span)
-    assert window.first_cycle_ms % (cycle_hours * 3_600_000) == 0
-    assert f"{ms_to_datetime(window.first_cycle_ms):%Y-%m-%d %H:%M}" == first_cycle
+    window = plan(DemoOptions(start=date(2017, 7, 1), days=1), *data_span)
+    assert window.start_ms == data_span[0]  # 2017-07-01 12:00 UTC
+    assert window.end_ms == data_span[0] - 12 * 3_600_000 + 86_400_000
 
 
 async def test_run_demo_when_arguments_are_refused_then_nothing_is_created(tmp_path: Path) -> None:
     database = tmp_path / "never.db"
     with pytest.raises(DemoError, match="--days: "):
-        await run_demo(DemoOptions(days=-1, database_url=f"sqlite:///{database}"), offline_settings(), print)
+        await run_demo(DemoOptions(days=-1, database_url=f"sqlite:///{database}", charts=tmp_path), offline_settings())
     assert not database.exists()
 
 
@@ -91,17 +84,20 @@ def _app() -> typer.Typer:
     return app
 
 
-def test_cli_when_run_then_it_prints_trades_and_the_summary(tmp_path: Path, restore_logging: None) -> None:
+def test_cli_when_run_then_it_prints_the_conversation_and_the_report(tmp_path: Path, restore_logging: None) -> None:
     database = tmp_path / "cli.db"
     result = CliRunner().invoke(
-        _app(), ["--start", "2018-02-04", "--days", "1", "--database-url", f"sqlite:///{database}"]
+        _app(),
+        ["--start", "2018-01-11", "--days", "1", "--database-url", f"sqlite:///{database}", "--charts", str(tmp_path)],
     )
 
     assert result.exit_code == 0, result.output
-    assert "04 Feb 2018 16:00 BTC/USDT opened SHORT" in result.output
-    assert "Summary: BTC/USDT, 04 Feb 2018 00:00 to 05 Feb 2018 00:00 UTC (1 day)" in result.output
-    assert "  cycles:          6 (a decision every 4h)" in result.output
-    assert f"sqlite+aiosqlite:///{database}" in result.output
+    lines = result.output.splitlines()
+    assert "11 Jan 2018 00:00  Ann > /connect paper 10000" in lines
+    assert "11 Jan 2018 04:00  🔔 Cid: 📈 Position opened · BTC/USDT" in lines
+    assert "Closing report, 11 Jan 2018 00:00 to 12 Jan 2018 00:00 UTC" in lines
+    assert chart_paths(lines) == [tmp_path / f"{name}-profit.png" for name in ("ann", "ben", "cid")]
+    assert f"Database: sqlite+aiosqlite:///{database} (every order" in result.output
     assert database.exists()
 
 
@@ -109,9 +105,9 @@ def test_cli_when_run_then_it_prints_trades_and_the_summary(tmp_path: Path, rest
     ("args", "says"),
     [
         (["--start", "2018-02-30"], "is not a date; write it as YYYY-MM-DD"),
-        (["--balance", "lots"], "'lots' is not a number of USDT"),
-        (["--budget", "0"], "must be a positive amount of USDT"),
         (["--days", "0"], "at least 1 (got 0)"),
+        (["--days", "many"], "unable to parse string as an integer"),
+        (["--cycle-hours", "30"], "between 1 and 24 (got 30)"),
         (["--start", "2020-01-01"], "pick a day from 2017-07-01 to 2019-10-16"),
     ],
 )
@@ -122,3 +118,50 @@ def test_cli_when_an_argument_is_wrong_then_it_exits_2_with_the_reason(
 
     assert result.exit_code == 2
     assert says in " ".join(result.output.replace("│", " ").split())
+
+
+def _offline(command: list[str]) -> list[str]:
+    """The command in a new network namespace (loopback only, down) when this machine allows one."""
+    unshare = shutil.which("unshare")
+    if unshare and subprocess.run([unshare, "-n", "true"], capture_output=True, check=False).returncode == 0:
+        return [unshare, "-n", *command]
+    return command
+
+
+@pytest.mark.slow
+def test_cli_when_the_readme_command_runs_with_no_keys_and_no_network_then_it_reaches_the_report(
+    tmp_path: Path,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k.upper() not in KEYS and k != "DATABASE_URL"}
+    env.update(HOME=str(tmp_path), TMPDIR=str(tmp_path), MPLCONFIGDIR=str(tmp_path / "mpl"))
+    done = subprocess.run(
+        _offline([str(Path(sys.executable).parent / "quorum"), "demo"]),
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    assert (
+        "History: 10 Jan 2018 00:00 to 09 Feb 2018 00:00 UTC (30 days), a decision every 4h on 1h/4h/1d candles."
+        in (lines)
+    )
+    assert any(line.endswith("  Ann > /resume") for line in lines)
+    assert "Closing report, 10 Jan 2018 00:00 to 09 Feb 2018 00:00 UTC" in lines
+    charts = chart_paths(lines)
+    assert len(charts) == 3 and all(path.is_file() and path.is_relative_to(tmp_path) for path in charts)
+    assert "Traceback" not in done.stderr
+
+
+def test_screen_when_on_a_terminal_then_lines_print_above_a_progress_bar_over_the_simulated_time() -> None:
+    out = StringIO()
+    screen = Screen(console=Console(file=out, force_terminal=True, width=100, color_system=None))
+    start = 1_515_542_400_000  # 10 Jan 2018 00:00 UTC
+    with screen.progress(start, start + 10 * 3_600_000) as advance:
+        screen.line("10 Jan 2018 01:00  🔔 Ann: 📈 Position opened · BTC/USDT")
+        advance(start + 5 * 3_600_000)
+    shown = out.getvalue()
+
+    assert screen.rich
+    assert "10 Jan 2018 01:00  🔔 Ann: 📈 Position opened · BTC/USDT" in shown
+    assert "replaying the history" in shown and "10 Jan 2018 05:00 UTC" in shown
+    assert Screen(emit=print).rich is False  # plain lines, no bar, when told where to write
