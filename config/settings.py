@@ -8,7 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 from functools import lru_cache
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.vote import check_weights
@@ -28,7 +28,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///quorum.db"
     quorum_master_key: SecretStr | None = None  # base64 of 32 random bytes; needed for live credentials
     log_level: str = "INFO"
-    log_json: bool = False
+    # text (one readable line) or json (one object per line); LOG_JSON=true|false is read as json|text
+    log_format: str = Field(default="text", validation_alias=AliasChoices("log_format", "log_json"))
 
     # --- telegram ---
     telegram_bot_token: SecretStr | None = None
@@ -113,6 +114,21 @@ class Settings(BaseSettings):
         if value.startswith("sqlite:///"):
             return "sqlite+aiosqlite:///" + value.removeprefix("sqlite:///")
         return value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _log_format(cls, value: object) -> str:
+        """text | json; the older LOG_JSON's booleans (true/false, 1/0, yes/no) mean json/text."""
+        text = str(value).strip().lower()
+        if text in ("json", "true", "1", "yes", "on"):
+            return "json"
+        if text in ("text", "false", "0", "no", "off"):
+            return "text"
+        raise ValueError(f"LOG_FORMAT must be text or json (got {str(value)[:20]!r})")
+
+    @property
+    def log_json(self) -> bool:
+        return self.log_format == "json"
 
     @field_validator("ai_provider_weights")
     @classmethod

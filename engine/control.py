@@ -157,5 +157,5 @@ class ManagerControl:
             try:
                 await self.manager.notifier.notify(alert)
             except Exception:  # noqa: BLE001 - a transport failure never undoes the reset
-                logger.bind(user=book.user_id).exception("could not deliver an alert")
+                logger.bind(user_id=book.user_id).exception("could not deliver an alert")
         return step.events

@@ -146,7 +146,7 @@ class DailySummaries:
             try:
                 summary = await self._claim(user_id, now)
             except Exception:  # noqa: BLE001 - one user's failure must not hold back the others
-                logger.bind(user=user_id).exception("daily summary failed")
+                logger.bind(user_id=user_id).exception("daily summary failed")
                 continue
             if summary is None:
                 continue

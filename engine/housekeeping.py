@@ -51,7 +51,7 @@ async def reopen_cooled_breakers(manager: MultiPairManager, now_ms: int) -> list
         except KeyError:  # removed meanwhile
             continue
         except Exception:  # noqa: BLE001 - the engine's own next step tries again and reports a crash itself
-            logger.bind(user=key[0], symbol=key[1]).exception("could not reopen a cooled-down breaker")
+            logger.bind(user_id=key[0], symbol=key[1]).exception("could not reopen a cooled-down breaker")
             continue
         done.append(key)
     return done
@@ -83,7 +83,7 @@ async def snapshot_quiet_accounts(manager: MultiPairManager, now_ms: int, every_
         except KeyError:
             continue
         except Exception:  # noqa: BLE001 - a point missed now is taken at the next cycle
-            logger.bind(user=key[0], symbol=key[1]).exception("could not record an equity snapshot")
+            logger.bind(user_id=key[0], symbol=key[1]).exception("could not record an equity snapshot")
             continue
         done.append(key)
     return done

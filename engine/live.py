@@ -8,7 +8,8 @@
 - Users: one UserBook per user, shared by the user's engines (the daily-loss breaker is user-wide).
 - State: everything durable is in the database (DbEngineStore), so a restarted process resumes every pair.
 - Configuration: `refresh()` re-reads the pairs and applies a changed budget, leverage, pause or risk override
-  to the running engine, starts engines for new pairs and stops engines for removed ones, without a restart.
+  to the running engine, starts engines for new pairs and stops engines for removed ones, without a restart;
+  it also applies the breaker resets the admin CLI made from another process (engine/operator_resets.py).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from engine.control import ManagerControl
 from engine.manager import MultiPairManager, PairKey
 from engine.market_hub import HubConfig, MarketHub, NewsSource
 from engine.notifier import Notifier
+from engine.operator_resets import BreakerResets
 from engine.pair_engine import PairConfig, PairEngine
 from engine.service_prefs import pair_limits
 from engine.shared_feed import SharedMarketData
@@ -111,6 +113,7 @@ class LiveRuntime:
         self._books: dict[int, UserBook] = {}
         self._lock = asyncio.Lock()  # membership changes (start, refresh, add, remove) one at a time
         self._refresher: asyncio.Task[None] | None = None
+        self._resets = BreakerResets(database)
         self.stepped = stepped
         self.timeframes = timeframes or tuple(dict.fromkeys(settings.timeframes))
 
@@ -119,6 +122,7 @@ class LiveRuntime:
     async def start(self, refresh_every_s: float | None = None) -> list[PairKey]:
         """Engines for every runnable pair, each resumed from its stored state; a pair that cannot start is
         logged and put in error with the reason, and the others start anyway."""
+        await self._resets.start()  # before the engines load their state: no reset falls between the two
         started = await self.refresh()
         if refresh_every_s:
             self._refresher = asyncio.create_task(self._refresh_forever(refresh_every_s), name="config refresh")
@@ -149,7 +153,8 @@ class LiveRuntime:
     # --- membership ----------------------------------------------------------------------------------------
 
     async def refresh(self) -> list[PairKey]:
-        """Apply the database's pairs to the running engines; returns the pairs started now."""
+        """Apply the database's pairs, and the breaker resets made from another process, to the running engines;
+        returns the pairs started now."""
         async with self._lock:
             async with self.database.transaction() as session:
                 rows = await PairRepository(session).all_with_status(RUNNABLE)
@@ -171,7 +176,12 @@ class LiveRuntime:
                     engine.risk = RiskManager(limits)
             if not self.stepped:
                 self.manager.start(started)
+            await self._resets.apply(self._reset_breakers)
             return started
+
+    async def _reset_breakers(self, user_id: int) -> None:
+        if self.manager.engines_of(user_id):  # else nothing of the user runs here: the stored reset stands
+            await self.control().resume_breaker(user_id)
 
     async def remove_pair(self, user_id: int, symbol: str) -> None:
         async with self._lock:
@@ -197,7 +207,7 @@ class LiveRuntime:
             return True
         except Exception as exc:  # noqa: BLE001 - one pair that cannot start never stops the others
             reason = f"could not start: {type(exc).__name__}: {exc}"
-            logger.bind(user=row.user_id, symbol=row.symbol).warning(reason)
+            logger.bind(user_id=row.user_id, symbol=row.symbol).warning(reason)
             await self._release(row.account_id, (row.user_id, row.symbol))
             await self.store.set_pair_status(row.user_id, row.symbol, "error", reason)
             return False

@@ -99,7 +99,8 @@ class MultiPairManager:
         """Run `work` on the pair's engine under its step lock, so never in the middle of one of its steps."""
         key = (user_id, symbol)
         async with self._steps[key]:
-            return await work(self.engines[key])
+            with logger.contextualize(user_id=user_id, symbol=symbol):
+                return await work(self.engines[key])
 
     async def remove(self, user_id: int, symbol: str, timeout_s: float = 30.0) -> None:
         key = (user_id, symbol)
@@ -144,21 +145,26 @@ class MultiPairManager:
             await self.clock.sleep_until(tick + self.tick_ms)  # at once if the step overran: no tick is lost
 
     async def guarded_step(self, engine: PairEngine, now: int) -> bool:
-        """One step; a crash is logged, told, counted and answered with a restart (True), never raised."""
+        """One step; a crash is logged, told, counted and answered with a restart (True), never raised. Every log
+        line of the step carries user_id, symbol and cycle (the step's tick, ms: the candle the cycle claims)."""
         key = (engine.user_id, engine.symbol)
         watch = self.supervision[key]
         if watch.status == "error":
             return False
+        with logger.contextualize(user_id=key[0], symbol=key[1], cycle=now):
+            return await self._step(engine, watch, now)
+
+    async def _step(self, engine: PairEngine, watch: Supervision, now: int) -> bool:
         try:
             await engine.step(now)
         except Exception as exc:  # noqa: BLE001 - the supervisor's whole job
             error = f"{type(exc).__name__}: {exc}"
             if self.outage is not None and is_unavailable(exc):
-                await self.outage.wait([key, *self.engines], error)
+                await self.outage.wait([(engine.user_id, engine.symbol), *self.engines], error)
                 engine.restart()  # the step may have stopped anywhere: reload and reconcile first
                 watch.waited, watch.beat_at = True, time.monotonic()  # waiting out an outage is not silence
                 return True
-            logger.bind(user=key[0], symbol=key[1]).exception("engine crashed")
+            logger.exception("engine crashed")  # user_id, symbol and cycle come from guarded_step's context
             count = watch.crashed(time.monotonic(), error)
             await self._beat(engine, "error", error)
             if count >= MAX_CRASHES_PER_HOUR:
@@ -181,7 +187,7 @@ class MultiPairManager:
             if self._on_paused is not None:
                 await self._on_paused(engine.user_id, engine.symbol, reason)
         except Exception:  # noqa: BLE001 - the pair stops in this process all the same
-            logger.bind(user=engine.user_id, symbol=engine.symbol).exception("could not store the error status")
+            logger.bind(user_id=engine.user_id, symbol=engine.symbol).exception("could not store the error status")
         await self._tell(engine, f"{engine.symbol} paused after {reason}. /resume {engine.symbol} when it is fixed.")
         self.supervision[(engine.user_id, engine.symbol)].status = "error"  # last: observers see it all done
 
@@ -226,7 +232,7 @@ class MultiPairManager:
             task, step = self.tasks.pop(key), self._inflight.pop(key, None)
             quiet = time.monotonic() - (watch.beat_at or time.monotonic())
             error = "its supervisor stopped" if task.done() else f"no heartbeat for {quiet:.0f}s"
-            logger.bind(user=key[0], symbol=key[1]).error("watchdog: {}; restarting the engine", error)
+            logger.bind(user_id=key[0], symbol=key[1]).error("watchdog: {}; restarting the engine", error)
             for hung in (task, step):
                 if hung is not None and not hung.done():
                     hung.cancel()
@@ -254,7 +260,7 @@ class MultiPairManager:
         try:
             await asyncio.wait_for(asyncio.gather(*waiting, return_exceptions=True), timeout_s)
         except TimeoutError:
-            logger.bind(user=key[0], symbol=key[1]).error("engine did not stop within {}s", timeout_s)
+            logger.bind(user_id=key[0], symbol=key[1]).error("engine did not stop within {}s", timeout_s)
 
     async def shutdown(self, timeout_s: float = 30.0) -> None:
         """Cancel every engine and wait (with a timeout) until each has finished the step it was in."""

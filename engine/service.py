@@ -16,6 +16,7 @@ the engines') the database changes stand and only closing positions and resettin
     service.reports    status, positions, trades, balance, decisions          engine/service_reports.py
     service.profit     profit, leaderboard                          engine/service_profit.py
     service.admin      users, stats, set_user_status, broadcast     engine/service_admin.py (admins only)
+                       pairs, trades, breakers, reset_breaker       engine/service_admin_pairs.py
 """
 
 from __future__ import annotations
@@ -51,12 +52,14 @@ class QuorumService:
         paper_exchange: str | None = None,
         default_market_type: MarketType = MarketType.PERPETUAL,
         leaderboard_ttl_s: float = 60.0,
+        operator: str | None = None,
     ) -> None:
         """channel names the transport in the audit log (telegram, console, admin-cli); paper_exchange is whose
-        prices paper accounts trade on (default: settings.default_exchange)."""
+        prices paper accounts trade on (default: settings.default_exchange); operator (the admin CLI only) names
+        the person at the shell, and lets admin calls act as OPERATOR (engine/service_admin_access.py)."""
         self.context = ServiceContext(
             database, settings, gateway, box=box, control=control, clock=clock, channel=channel,
-            paper_exchange=paper_exchange, default_market_type=default_market_type,
+            paper_exchange=paper_exchange, default_market_type=default_market_type, operator=operator,
         )  # fmt: skip
         self.accounts = AccountCalls(self.context)
         self.pairs = PairCalls(self.context)

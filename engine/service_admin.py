@@ -3,8 +3,9 @@ pause or resume one user, and broadcast a message to everyone.
 
 Each call takes the acting admin's Telegram id first and is refused (NotAnAdmin) unless that id is in
 ADMIN_TELEGRAM_IDS or the admin's own user row says is_admin (and is not blocked); an admin need not be a
-registered trader. Every call writes an audit row whose actor is the admin (never a secret: no view here holds a
-key, and broadcast texts are clipped in the log).
+registered trader. The admin CLI acts as OPERATOR instead (engine/service_admin_access.py). Every call writes an
+audit row whose actor is the admin (never a secret: no view here holds a key, and broadcast texts are clipped in
+the log). Pairs, trades and breaker resets: engine/service_admin_pairs.py.
 
 Pausing a user pauses all of their pairs exactly as their own /pause does (engine/service_pairs.py set_paused and
 tell_changed, so the running engines stop opening positions at their next step; open positions keep their stop
@@ -18,21 +19,22 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from html import escape
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import AlertOutbox, ExchangeAccount, PositionRow, TradeRow, User, UserPair, UserState
-from db.repositories import AuditRepository, PairRepository, UserRepository
+from db.models import AlertOutbox, EngineHeartbeat, ExchangeAccount, PositionRow, TradeRow, User, UserPair, UserState
+from db.repositories import PairRepository, UserRepository
 from db.repositories.outbox import OutboxRepository
 from domain.money import utc_now
 from engine.control import ManagerControl, PairChange
-from engine.service_context import ServiceContext, live_pairs
-from engine.service_errors import InvalidInput, NotAnAdmin
+from engine.service_admin_access import name_of, target_id
+from engine.service_admin_pairs import NOTICE_KIND, AdminPairCalls
+from engine.service_context import live_pairs
+from engine.service_errors import InvalidInput
 from engine.service_inputs import parse_choice, parse_whole, shown
 from engine.service_pairs import set_paused, tell_changed
 from engine.service_views import AccountView
@@ -42,7 +44,7 @@ MAX_PER_PAGE = 50
 MAX_BROADCAST_CHARS = 3500
 MAX_REASON_CHARS = 200
 BROADCAST_KIND = "broadcast"
-NOTICE_KIND = "operator"
+BEATING_S = 300  # a live engine beats every monitor tick (a minute); five minutes of silence is not running
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +84,7 @@ class AdminStats:
     alerts_waiting: int  # in the outbox, not yet accepted by Telegram
     engines_loaded: int | None  # None: the engines do not run in this process
     engines_trading: int | None  # loaded, not paused and not given up on after crashes
+    engines_beating: int  # engines of any process whose heartbeat is at most BEATING_S old (running or paused)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,54 +106,8 @@ def _clean(raw: object, limit: int) -> str:
     return "\n".join(lines).strip()[: limit + 1]
 
 
-def _telegram_id(raw: object) -> int:
-    refusal = f"A Telegram user id is a whole number, like 123456789 (got {shown(raw)})."
-    if isinstance(raw, bool):
-        raise InvalidInput(refusal)
-    if isinstance(raw, int):
-        value = raw
-    elif isinstance(raw, str) and raw.strip().isdigit() and len(raw.strip()) <= 15:
-        value = int(raw.strip())
-    else:
-        raise InvalidInput(refusal)
-    if value <= 0:
-        raise InvalidInput(refusal)
-    return value
-
-
-def _plain(value: object) -> object:
-    """An audit detail value as JSON holds it: whole numbers and None as they are, the rest as text."""
-    if isinstance(value, (list, tuple)):
-        return [str(item) for item in value]
-    return value if isinstance(value, (int, type(None))) else str(value)
-
-
-def _name(user: User) -> str | None:
-    return user.display_name or user.username
-
-
-class AdminCalls:
-    def __init__(self, ctx: ServiceContext) -> None:
-        self.ctx = ctx
-
-    async def _admin(self, session: AsyncSession, telegram_id: int) -> User | None:
-        """The admin's own user row (None when they never registered), or NotAnAdmin."""
-        if isinstance(telegram_id, bool) or not isinstance(telegram_id, int):
-            raise NotAnAdmin()
-        row = await UserRepository(session).by_telegram_id(telegram_id)
-        if telegram_id in self.ctx.settings.admin_telegram_ids:
-            return row
-        if row is not None and row.is_admin and row.status != "blocked":
-            return row
-        raise NotAnAdmin()
-
-    async def _audit(
-        self, session: AsyncSession, telegram_id: int, action: str, user_id: int | None, **detail: Any
-    ) -> None:
-        """actor: the admin; user_id: whose rows changed (the target), else the admin's own row if any."""
-        actor = f"{self.ctx.channel}:{telegram_id}"
-        safe = {key: _plain(value) for key, value in detail.items()}
-        await AuditRepository(session).record(actor, action, user_id, None, safe)
+class AdminCalls(AdminPairCalls):
+    """Every admin call (the pairs, trades and breakers ones come from AdminPairCalls)."""
 
     async def users(self, telegram_id: int, page: object = 1, per_page: int = 20) -> UserPage:
         """Every registered user, oldest first, one page at a time (a page past the last is empty)."""
@@ -223,12 +180,18 @@ class AdminCalls:
                 .select_from(AlertOutbox)
                 .where(AlertOutbox.sent_at.is_(None), AlertOutbox.dropped.is_(False))
             )
+            beating = await session.scalar(
+                select(func.count())
+                .select_from(EngineHeartbeat)
+                .where(EngineHeartbeat.updated_at >= now - timedelta(seconds=BEATING_S))
+                .where(EngineHeartbeat.status.in_(("running", "paused")))
+            )
             loaded, trading = self._engines()
             await self._audit(session, telegram_id, "admin_stats", admin.id if admin else None)
         return AdminStats(
             sum(by_status.values()), by_status.get("active", 0), by_status.get("paused", 0),
             by_status.get("blocked", 0), tuple(sorted(pairs.items())), len(held), int(opened or 0),
-            int(closed or 0), int(waiting or 0), loaded, trading,
+            int(closed or 0), int(waiting or 0), loaded, trading, int(beating or 0),
         )  # fmt: skip
 
     def _engines(self) -> tuple[int | None, int | None]:
@@ -250,20 +213,18 @@ class AdminCalls:
         active: the pairs the operator paused trade again. The user is told through the outbox."""
         ctx = self.ctx
         wanted = parse_choice(status, ("paused", "active"), "The status")
-        target_id = _telegram_id(target)
+        who = target_id(target)
         why = _clean(reason, MAX_REASON_CHARS) if reason is not None else ""
         if len(why) > MAX_REASON_CHARS:
             raise InvalidInput(f"The reason is too long: at most {MAX_REASON_CHARS} characters.")
-        async with ctx.serialized(target_id):
+        async with ctx.serialized(who):
             async with ctx.transaction() as session:
                 await self._admin(session, telegram_id)
                 users = UserRepository(session)
-                user = await users.lock_by_telegram_id(target_id)
-                if user is None:
-                    raise InvalidInput(f"No user with Telegram id {target_id} is registered. /users lists them.")
+                user = await self._target(session, telegram_id, who, lock=True)
                 if user.status == "blocked":
                     raise InvalidInput(
-                        f"User {target_id} is blocked by the operator; a blocked user is neither paused nor resumed."
+                        f"User {who} is blocked by the operator; a blocked user is neither paused nor resumed."
                     )
                 previous, pairs = user.status, await live_pairs(session, user)
                 if wanted == "paused":
@@ -281,14 +242,14 @@ class AdminCalls:
                     await OutboxRepository(session).enqueue(user.id, NOTICE_KIND, notice, utc_now())
                 await self._audit(
                     session, telegram_id, "admin_pause_user" if wanted == "paused" else "admin_resume_user", user.id,
-                    target=target_id, previous=previous, pairs=list(done), reason=why or None,
+                    target=who, previous=previous, pairs=list(done), reason=why or None,
                 )  # fmt: skip
-                user_id, name = user.id, _name(user)
+                user_id, name = user.id, name_of(user)
                 unchanged = tuple(p.symbol for p in pairs if p.symbol not in done)
             await tell_changed(ctx, user_id, changes, "paused by the operator" if wanted == "paused" else "resumed")
             if told:
                 ctx.outbox_queued()
-            return UserStatusChanged(target_id, name, wanted, previous, done, unchanged, why or None, told)
+            return UserStatusChanged(who, name, wanted, previous, done, unchanged, why or None, told)
 
     async def _resume(self, session: AsyncSession, user: User, pairs: list[UserPair]) -> list[tuple[str, PairChange]]:
         """What PairCalls.resume does for each pair, for pairs the operator paused."""

@@ -60,6 +60,7 @@ class ServiceContext:
         channel: str = "telegram",
         paper_exchange: str | None = None,
         default_market_type: MarketType = MarketType.PERPETUAL,
+        operator: str | None = None,
     ) -> None:
         self.database = database
         self.settings = settings
@@ -68,6 +69,7 @@ class ServiceContext:
         self.control = control
         self.clock = clock or WallClock()
         self.channel = channel
+        self.operator = operator  # the admin CLI's operator (engine/service_admin_access.py); None elsewhere
         self.paper_exchange = paper_exchange or settings.default_exchange
         self.default_market_type = default_market_type
         self.base_limits = RiskLimits.from_settings(settings)

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import User
 from db.repositories import PairRepository, UserStateRepository
 from engine.control import EngineControl
 from engine.records import ClosedTrade
@@ -136,22 +139,25 @@ class TradingCalls:
 
             events = await ctx.act("reset the circuit breaker", resume)
             async with ctx.session(telegram_id, lock=True) as (session, user):
-                # a pair whose engine does not run in this process holds its breaker only in the database
-                state = await UserStateRepository(session).get(user.id)
-                for view in open_breakers(await live_pairs(session, user), state, ctx.now()):
-                    if view.scope is BreakerScope.PAIR and view.symbol is not None:
-                        running = LossStreakState()
-                        await PairRepository(session).save_breaker(
-                            user.id, view.symbol, running.to_dict(), running.status.value
-                        )
-                    else:
-                        daily = DailyLossState(day=ctx.now().date())
-                        await UserStateRepository(session).update(
-                            user.id, breaker=daily.to_dict(), breaker_status=daily.status.value
-                        )
+                await reset_stored_breakers(ctx, session, user)
                 reset = [view.symbol or "daily loss limit" for view in tripped]
                 await ctx.audit(session, user, "resume_breaker", reset=reset)
             return BreakerResumed(tripped, tuple(event.message for event in events))
+
+
+async def reset_stored_breakers(ctx: ServiceContext, session: AsyncSession, user: User) -> None:
+    """Reset the breakers the database still holds open: after the running engines reset theirs, those of pairs
+    whose engine does not run in this process (their breaker lives only in the database)."""
+    state = await UserStateRepository(session).get(user.id)
+    for view in open_breakers(await live_pairs(session, user), state, ctx.now()):
+        if view.scope is BreakerScope.PAIR and view.symbol is not None:
+            running = LossStreakState()
+            await PairRepository(session).save_breaker(user.id, view.symbol, running.to_dict(), running.status.value)
+        else:
+            daily = DailyLossState(day=ctx.now().date())
+            await UserStateRepository(session).update(
+                user.id, breaker=daily.to_dict(), breaker_status=daily.status.value
+            )
 
 
 def _stop_question(held: list[str], pairs: int) -> str:

@@ -30,11 +30,13 @@ app.add_typer(data_app, name="data", help="Historical market data.")
 
 @app.callback()
 def _setup() -> None:
-    from config.settings import get_settings
+    from quorum.admin_service import settings_or_fail
     from quorum.log import configure_logging
+    from quorum.runtime import register_settings_secrets
 
-    settings = get_settings()
+    settings = settings_or_fail()
     configure_logging(settings.log_level, settings.log_json)
+    register_settings_secrets(settings)
 
 
 if __name__ == "__main__":

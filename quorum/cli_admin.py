@@ -1,5 +1,9 @@
-"""`quorum admin ...`: operator commands. The database layer is imported inside each command, so `--help` and
-`generate-key` stay light."""
+"""`quorum admin ...`: operator commands. The database layer, the engine and rich are imported inside each
+command, so `--help` and `generate-key` stay light.
+
+Here: migrate, generate-key, rotate-key and doctor; the users' commands (users, pairs, trades, stats, pause,
+resume, reset-breaker, broadcast) are in quorum/cli_admin_ops.py.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +12,20 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from quorum import cli_admin_ops
+from quorum.admin_service import fail as _fail
+from quorum.admin_service import reflowed, settings_or_fail
+
 if TYPE_CHECKING:
     from db.database import Database
 
-admin_app = typer.Typer(help="Operator commands: migrations, encryption keys, users.", no_args_is_help=True)
-
-
-def _fail(message: str) -> None:
-    typer.secho(message, fg=typer.colors.RED, err=True)
-    raise typer.Exit(code=1)
+admin_app = typer.Typer(
+    help="Operator commands: users, pairs, trades, stats, pause / resume, breakers, broadcasts, migrations, keys, "
+    "and a doctor. They change the database (DATABASE_URL); a running `quorum run` picks the changes up at its "
+    "next configuration refresh (30 s), and delivers messages through its alert outbox.",
+    no_args_is_help=True,
+)
+cli_admin_ops.register(admin_app)
 
 
 @admin_app.command()
@@ -38,7 +47,6 @@ def migrate() -> None:
         before, after = with_database(settings, _migrate)
     except (DatabaseUnavailable, OSError, ConnectionError) as exc:
         _fail(f"cannot reach the database {safe_url(settings.database_url)}: {exc}")
-        return
     if before == after:
         typer.echo(f"{safe_url(settings.database_url)} already at revision {after} (head {head_revision()})")
     else:
@@ -73,22 +81,17 @@ def rotate_key(
         old = secret_box(settings)
     except InvalidMasterKey as exc:
         _fail(str(exc))
-        return
     if old is None:
         _fail("QUORUM_MASTER_KEY is not set: there is no current key to rotate from.")
-        return
     encoded = os.environ.get(new_key_env)
     if not encoded:
         _fail(f"set {new_key_env} to the new key (generate one with `quorum admin generate-key`).")
-        return
     try:
         new = SecretBox.from_encoded(encoded)
     except InvalidMasterKey as exc:
         _fail(f"{new_key_env}: {exc}")
-        return
     if new.key_id == old.key_id:
         _fail("the new key equals the current key; nothing to rotate.")
-        return
 
     async def _rotate(database: Database) -> int:
         async with database.transaction() as session:
@@ -98,11 +101,36 @@ def rotate_key(
         count = with_database(settings, _rotate)
     except DecryptionFailed as exc:
         _fail(f"rotation aborted, nothing changed: a stored credential does not decrypt under the current key ({exc}).")
-        return
     except DatabaseUnavailable as exc:
         _fail(str(exc))
-        return
     typer.echo(
         f"re-encrypted {count} exchange account(s) under the new key; now set QUORUM_MASTER_KEY to it "
         "and restart Quorum."
     )
+
+
+def doctor() -> None:
+    """Check what Quorum needs and say in plain words what is missing.
+
+    The settings, the database and its schema, the master key and whether stored credentials decrypt (never shown),
+    the Telegram token (getMe at TELEGRAM_API_BASE_URL) and which analysts vote. Exits non-zero when something
+    required is missing.
+    """
+    import asyncio
+
+    settings = settings_or_fail()
+    from quorum.doctor import MISSING, diagnose
+
+    findings = asyncio.run(diagnose(settings))
+    for finding in findings:
+        colour = {"ok": typer.colors.GREEN, "note": typer.colors.YELLOW}.get(finding.status, typer.colors.RED)
+        typer.echo(typer.style(f"{finding.status:<8}", fg=colour) + f"{finding.topic:<11} {finding.text}")
+    missing = [finding for finding in findings if finding.status == MISSING]
+    if missing:
+        typer.secho(f"{len(missing)} thing(s) missing: fix them, then run `quorum admin doctor` again.", err=True,
+                    fg=typer.colors.RED)  # fmt: skip
+        raise typer.Exit(code=1)
+    typer.echo("Quorum has what it needs to run.")
+
+
+admin_app.command("doctor", help=reflowed(doctor.__doc__))(doctor)

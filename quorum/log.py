@@ -3,14 +3,22 @@
 Redaction works on the fully formatted line, tracebacks included, so a secret inside an exception message is
 masked too. Known secrets (from settings, or registered when credentials are decrypted) are masked exactly;
 anything shaped like a key or token is masked by pattern.
+
+LOG_FORMAT=json writes one flat JSON object per line: time, level, logger, function, line, message, the bound
+context (the engine's lines carry user_id, symbol and cycle: engine/manager.py binds them around every step) and
+the exception's traceback. Each value is redacted before it is encoded, so JSON quoting can never hide a secret
+from the patterns, and a context value whose name says it is a secret (token, api_key, ...) is masked whole.
 """
 
 from __future__ import annotations
 
+import json as jsonlib
 import re
 import sys
 import threading
-from typing import TextIO
+import traceback
+from datetime import UTC
+from typing import Any, TextIO
 
 from loguru import logger
 
@@ -28,6 +36,8 @@ _PATTERNS = [
     re.compile(r"(postgres(?:ql)?(?:\+\w+)?://[^:/\s]+:)([^@\s]+)(@)"),  # password in a database URL
     re.compile(r"\b[A-Za-z0-9+/_-]{40,}={0,2}"),  # long opaque strings: exchange keys, base64 secrets
 ]
+
+_SECRET_NAME = re.compile(r"(?i)(api[_-]?key|secret|password|passwd|token|signature|master[_-]?key|authorization)")
 
 _known: set[str] = set()
 _lock = threading.Lock()
@@ -62,6 +72,42 @@ class _RedactingSink:
         self._stream.flush()
 
 
+class _JsonSink:
+    """One JSON object per line, built from the record (not from a formatted line) with every value redacted."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, message: Any) -> None:
+        self._stream.write(json_line(message.record))
+        self._stream.flush()
+
+
+def json_line(record: Any) -> str:
+    entry: dict[str, Any] = {
+        "time": record["time"].astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+        "level": record["level"].name,
+        "logger": record["name"],
+        "function": record["function"],
+        "line": record["line"],
+        "message": redact(str(record["message"])),
+    }
+    for key, value in record["extra"].items():
+        entry.setdefault(str(key), _safe_value(str(key), value))
+    error = record["exception"]
+    if error is not None and error.type is not None:
+        entry["exception"] = redact("".join(traceback.format_exception(error.type, error.value, error.traceback)))
+    return jsonlib.dumps(entry, ensure_ascii=False, default=str) + "\n"
+
+
+def _safe_value(key: str, value: object) -> object:
+    if _SECRET_NAME.search(key):
+        return MASK
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    return redact(str(value))
+
+
 LINE_FORMAT = (
     "<green>{time:YYYY-MM-DDTHH:mm:ss.SSS!UTC}Z</green> <level>{level: <7}</level> "
     "<cyan>{name}</cyan> {extra} - <level>{message}</level>"
@@ -69,14 +115,15 @@ LINE_FORMAT = (
 
 
 def configure_logging(level: str = "INFO", json: bool = False, stream: TextIO | None = None) -> None:
-    """Send every log line through redaction to stderr (or `stream`). Context (user, symbol, cycle ids)
-    travels in `extra`: use `logger.bind(user_id=..., symbol=..., cycle=...)`."""
+    """Send every log line through redaction to stderr (or `stream`), as text or (json) one JSON object per line.
+    Context (user, symbol, cycle ids) travels in `extra`: `logger.bind(user_id=..., symbol=..., cycle=...)` or
+    `logger.contextualize(...)`."""
+    out = stream or sys.stderr
     logger.remove()
     logger.add(
-        _RedactingSink(stream or sys.stderr).write,
+        _JsonSink(out).write if json else _RedactingSink(out).write,
         level=level.upper(),
-        serialize=json,
-        format=LINE_FORMAT,
+        format="{message}" if json else LINE_FORMAT,
         colorize=False,
         backtrace=False,
         diagnose=False,

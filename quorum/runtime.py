@@ -28,6 +28,18 @@ def secret_box(settings: Settings) -> SecretBox | None:
     return SecretBox.from_encoded(encoded)
 
 
+def register_settings_secrets(settings: Settings) -> None:
+    """Mask every secret setting (bot token, API keys, the master key) in every later log line, exactly."""
+    from pydantic import SecretStr
+
+    from quorum.log import register_secret
+
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if isinstance(value, SecretStr):
+            register_secret(value.get_secret_value())
+
+
 def with_database[T](settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
     from db.database import Database
 

@@ -21,62 +21,70 @@ LLM_SETTINGS = ("openai_api_key", "anthropic_api_key", "deepseek_api_key", "open
 LOCAL_SERVER_API_KEY = "not-needed"  # Ollama / vLLM / LM Studio accept any key, but the SDK insists on one
 
 
-def build_providers(settings: Settings) -> list[AIProvider]:
-    timeout = settings.ai_provider_timeout_s
-    providers: list[AIProvider] = []
+def configured_llms(settings: Settings) -> list[tuple[str, str]]:
+    """(provider, model) of each LLM analyst whose settings are present, in voting order; imports no SDK."""
+    found = []
     if settings.openai_api_key is not None:
-        from adapters.ai.openai_provider import OpenAIChatProvider
-
-        providers.append(
-            OpenAIChatProvider(
-                name="openai",
-                model=settings.openai_model,
-                api_key=settings.openai_api_key.get_secret_value(),
-                base_url=settings.openai_base_url,
-                timeout_s=timeout,
-            )
-        )
+        found.append(("openai", settings.openai_model))
     if settings.anthropic_api_key is not None:
-        from adapters.ai.anthropic_provider import AnthropicProvider
-
-        providers.append(
-            AnthropicProvider(
-                model=settings.anthropic_model,
-                api_key=settings.anthropic_api_key.get_secret_value(),
-                base_url=settings.anthropic_base_url,
-                timeout_s=timeout,
-            )
-        )
+        found.append(("anthropic", settings.anthropic_model))
     if settings.deepseek_api_key is not None:
-        from adapters.ai.openai_provider import OpenAIChatProvider, ResponseFormat
-
-        providers.append(
-            OpenAIChatProvider(
-                name="deepseek",
-                model=settings.deepseek_model,
-                api_key=settings.deepseek_api_key.get_secret_value(),
-                base_url=settings.deepseek_base_url,
-                timeout_s=timeout,
-                response_format=ResponseFormat.JSON_OBJECT,
-            )
-        )
+        found.append(("deepseek", settings.deepseek_model))
     if settings.openai_compatible_base_url:
-        from adapters.ai.openai_provider import OpenAIChatProvider
+        found.append(("openai_compatible", settings.openai_compatible_model))
+    return found
 
-        key = settings.openai_compatible_api_key
-        providers.append(
-            OpenAIChatProvider(
-                name="openai_compatible",
-                model=settings.openai_compatible_model,
-                api_key=key.get_secret_value() if key is not None else LOCAL_SERVER_API_KEY,
-                base_url=settings.openai_compatible_base_url,
-                timeout_s=timeout,
-            )
-        )
+
+def build_providers(settings: Settings) -> list[AIProvider]:
+    providers = [_llm(name, settings) for name, _ in configured_llms(settings)]
     providers.extend(offline_analyst(name) for name in settings.offline_analysts)
     if not providers:
         raise ValueError("no AI analysts configured: set an API key or list offline_analysts")
     return providers
+
+
+def _llm(name: str, settings: Settings) -> AIProvider:
+    """The provider `name` (one of configured_llms), its SDK imported now."""
+    timeout = settings.ai_provider_timeout_s
+    if name == "anthropic":
+        from adapters.ai.anthropic_provider import AnthropicProvider
+
+        assert settings.anthropic_api_key is not None
+        return AnthropicProvider(
+            model=settings.anthropic_model,
+            api_key=settings.anthropic_api_key.get_secret_value(),
+            base_url=settings.anthropic_base_url,
+            timeout_s=timeout,
+        )
+    from adapters.ai.openai_provider import OpenAIChatProvider, ResponseFormat
+
+    if name == "openai":
+        assert settings.openai_api_key is not None
+        return OpenAIChatProvider(
+            name="openai",
+            model=settings.openai_model,
+            api_key=settings.openai_api_key.get_secret_value(),
+            base_url=settings.openai_base_url,
+            timeout_s=timeout,
+        )
+    if name == "deepseek":
+        assert settings.deepseek_api_key is not None
+        return OpenAIChatProvider(
+            name="deepseek",
+            model=settings.deepseek_model,
+            api_key=settings.deepseek_api_key.get_secret_value(),
+            base_url=settings.deepseek_base_url,
+            timeout_s=timeout,
+            response_format=ResponseFormat.JSON_OBJECT,
+        )
+    key = settings.openai_compatible_api_key
+    return OpenAIChatProvider(
+        name="openai_compatible",
+        model=settings.openai_compatible_model,
+        api_key=key.get_secret_value() if key is not None else LOCAL_SERVER_API_KEY,
+        base_url=settings.openai_compatible_base_url,
+        timeout_s=timeout,
+    )
 
 
 def ensemble_config(settings: Settings) -> EnsembleConfig:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import json
 
 from loguru import logger
 
@@ -43,3 +44,40 @@ def test_logger_when_registered_secret_appears_in_an_exception_then_masked() -> 
 
     assert "order failed" in output and "user_id" in output
     assert "plain-words-secret" not in output and MASK in output
+
+
+def _json_lines(stream: io.StringIO) -> list[dict[str, object]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+def test_logger_when_json_then_one_flat_object_per_line_with_the_bound_context() -> None:
+    stream = io.StringIO()
+    configure_logging("INFO", json=True, stream=stream)
+    with logger.contextualize(user_id=7, symbol="ETH/USDT", cycle=1_500_000_000_000):
+        logger.info("cycle {} done", 3)
+    logger.debug("below the level")
+
+    (line,) = _json_lines(stream)
+    assert line["message"] == "cycle 3 done" and line["level"] == "INFO"
+    assert (line["user_id"], line["symbol"], line["cycle"]) == (7, "ETH/USDT", 1_500_000_000_000)
+    assert str(line["time"]).endswith("Z") and line["logger"] == __name__
+
+
+def test_logger_when_json_then_secrets_in_message_context_and_traceback_are_masked() -> None:
+    stream = io.StringIO()
+    configure_logging("DEBUG", json=True, stream=stream)
+    register_secret("json-mode-secret-41")
+    quoted = 'connect {"api_key": "quoted-k3y-value", "password": "pa55word"}'  # JSON escapes these quotes
+    logger.bind(user_id=1, token="a-bound-token-value").info(quoted)
+    try:
+        raise RuntimeError("exchange refused json-mode-secret-41 with secret=inline-s3cret")
+    except RuntimeError:
+        logger.bind(user_id=1).exception("order failed")
+
+    output = stream.getvalue()
+    first, second = _json_lines(stream)
+    for secret in ("quoted-k3y-value", "pa55word", "a-bound-token-value", "json-mode-secret-41", "inline-s3cret"):
+        assert secret not in output, secret
+    assert first["token"] == MASK and MASK in str(first["message"])
+    assert second["message"] == "order failed" and "RuntimeError" in str(second["exception"])
+    assert MASK in str(second["exception"])

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -66,8 +67,59 @@ def test_settings_when_provider_weight_not_finite_or_negative_then_rejected_with
         Settings(_env_file=None)
 
 
-def test_env_example_when_read_then_documents_every_setting() -> None:
+def _example_variables() -> dict[str, str]:
     example = (Path(__file__).parents[2] / ".env.example").read_text()
-    documented = {line.split("=", 1)[0].lstrip("# ").strip() for line in example.splitlines() if "=" in line}
-    missing = {name.upper() for name in Settings.model_fields} - documented
-    assert not missing, f".env.example lacks {sorted(missing)}"
+    found = (re.match(r"([A-Z][A-Z0-9_]*)=(.*)$", line) for line in example.splitlines())
+    return {match[1]: match[2] for match in found if match}
+
+
+def test_env_example_when_read_then_documents_every_setting_and_nothing_else() -> None:
+    documented = set(_example_variables())
+    fields = {name.upper() for name in Settings.model_fields}
+
+    assert not fields - documented, f".env.example lacks {sorted(fields - documented)}"
+    assert not documented - fields, f".env.example sets unknown variables {sorted(documented - fields)}"
+
+
+def test_env_example_when_copied_to_dotenv_then_every_value_loads(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+    monkeypatch.delenv("LOG_JSON", raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text((Path(__file__).parents[2] / ".env.example").read_text())
+
+    settings = Settings()
+
+    assert settings == Settings(_env_file=None)  # the example shows the defaults
+    assert settings.log_format == "text" and not settings.log_json
+
+
+@pytest.mark.parametrize(
+    ("variables", "expected"),
+    [
+        ({"LOG_FORMAT": "json"}, "json"),
+        ({"LOG_FORMAT": "TEXT"}, "text"),
+        ({"LOG_JSON": "true"}, "json"),
+        ({"LOG_JSON": "false"}, "text"),
+        ({"LOG_JSON": "true", "LOG_FORMAT": "text"}, "text"),  # the new name wins
+    ],
+)
+def test_settings_when_log_format_or_older_log_json_set_then_read(
+    monkeypatch: pytest.MonkeyPatch, variables: dict[str, str], expected: str
+) -> None:
+    monkeypatch.delenv("LOG_FORMAT", raising=False)
+    monkeypatch.delenv("LOG_JSON", raising=False)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+
+    settings = Settings(_env_file=None)
+
+    assert settings.log_format == expected and settings.log_json is (expected == "json")
+
+
+def test_settings_when_log_format_unknown_then_refused_in_plain_words(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOG_FORMAT", "xml")
+    with pytest.raises(ValidationError, match="LOG_FORMAT must be text or json"):
+        Settings(_env_file=None)
