@@ -127,8 +127,19 @@ def test_compose_when_read_then_postgres_then_migration_then_quorum_each_with_a_
     compose = load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
 
-    assert set(services) == {"postgres", "migrate", "quorum"}
+    assert set(services) == {"postgres", "migrate", "quorum", "gateway", "worker"}
     postgres, migrate, quorum = services["postgres"], services["migrate"], services["quorum"]
+    gateway, worker = services["gateway"], services["worker"]  # instead of quorum: --profile distributed
+    assert "profiles" not in quorum and gateway["profiles"] == worker["profiles"] == ["distributed"]
+    assert gateway["command"] == ["quorum", "run", "--role", "gateway"]
+    assert worker["command"] == ["quorum", "run", "--role", "worker"]
+    for service in (gateway, worker):
+        assert service["image"] == quorum["image"] and service["depends_on"]["migrate"] == {
+            "condition": "service_completed_successfully"
+        }
+        assert service["environment"] == quorum["environment"]
+    assert worker["depends_on"]["gateway"] == {"condition": "service_started"}
+    assert gateway["healthcheck"]["test"] == quorum["healthcheck"]["test"]
     assert postgres["image"].startswith("postgres:") and "pg_isready" in " ".join(postgres["healthcheck"]["test"])
     assert migrate["command"] == ["quorum", "admin", "migrate"] and migrate["restart"] == "no"
     assert migrate["depends_on"] == {"postgres": {"condition": "service_healthy"}}
