@@ -315,7 +315,7 @@ class AiDecision(Base):
     position_side: Mapped[str | None] = mapped_column(String(8))
     provider: Mapped[str] = mapped_column(String(32), nullable=False)
     model: Mapped[str | None] = mapped_column(String(64))
-    prompt_version: Mapped[str | None] = mapped_column(String(16))
+    prompt_version: Mapped[str | None] = mapped_column(String(64))
     action: Mapped[str | None] = mapped_column(String(8))  # None: abstained
     confidence: Mapped[Decimal | None] = mapped_column(Money)
     stop_loss: Mapped[Decimal | None] = mapped_column(Money)

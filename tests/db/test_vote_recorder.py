@@ -60,3 +60,21 @@ async def test_shared_ensemble_when_many_users_ask_then_each_vote_stored_once(
             select(func.count()).select_from(AiDecision).where(AiDecision.consultation_key == key)
         )
         assert count == len(providers)
+
+
+async def test_record_consultation_when_an_llm_vote_carries_the_prompt_version_then_it_is_stored(
+    database: Database, telegram_id: Callable[[], int]
+) -> None:
+    """The LLM providers stamp PROMPT_VERSION on their votes; the column holds it on both databases (it was
+    two characters too narrow for PostgreSQL before migration 0006)."""
+    from adapters.ai.prompt import PROMPT_VERSION
+    from db.repositories.decisions import ConsultationInfo, VoteRow
+
+    symbol = f"T{telegram_id()}/USDT"
+    key = f"llm:{symbol}"
+    vote = VoteRow("openai", "gpt-4o-mini", "buy", latency_ms=120, prompt_version=PROMPT_VERSION)
+    async with database.transaction() as session:
+        await DecisionRepository(session).record_consultation(ConsultationInfo(key, "binance", symbol), [vote])
+    async with database.transaction() as session:
+        stored = await session.scalar(select(AiDecision.prompt_version).where(AiDecision.consultation_key == key))
+    assert stored == PROMPT_VERSION and len(PROMPT_VERSION) > 16
