@@ -30,7 +30,8 @@ cli_admin_ops.register(admin_app)
 
 @admin_app.command()
 def migrate() -> None:
-    """Bring the database (DATABASE_URL) to the newest schema; safe to run any number of times."""
+    """Bring the database (DATABASE_URL) to the newest schema (on PostgreSQL also the job queue's, for gateway and
+    workers); safe to run any number of times."""
     from config.settings import get_settings
     from db.database import DatabaseUnavailable, safe_url
     from db.migrate import current_revision, head_revision, upgrade
@@ -41,6 +42,11 @@ def migrate() -> None:
     async def _migrate(database: Database) -> tuple[str | None, str | None]:
         before = await current_revision(database.engine)
         await upgrade(database.engine)
+        if database.engine.dialect.name == "postgresql":  # the job queue of gateway and workers lives there too
+            from distributed.app import apply_schema
+
+            if await apply_schema(settings.database_url):
+                typer.echo("procrastinate's job queue schema applied (quorum run --role gateway|worker)")
         return before, await current_revision(database.engine)
 
     try:

@@ -166,3 +166,12 @@ def test_commands_when_database_not_migrated_or_unreachable_then_say_what_to_do(
             _plain_refusal(result.output, result.exit_code, expected)
             assert "hunter2-secret" not in result.output
     assert not (tmp_path / "nothing-here.db").exists()
+
+
+def test_migrate_when_run_twice_then_the_schema_and_on_postgres_the_job_queue_once(fresh_db_url: str) -> None:
+    first, second = quorum_admin(fresh_db_url, "migrate"), quorum_admin(fresh_db_url, "migrate")
+
+    assert first.exit_code == second.exit_code == 0, first.output + second.output
+    assert "migrated empty -> " in first.output and "already at revision" in second.output
+    queue = "procrastinate's job queue schema applied"
+    assert (queue in first.output) == fresh_db_url.startswith("postgresql") and queue not in second.output
