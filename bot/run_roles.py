@@ -33,10 +33,13 @@ def check_role(settings: Settings, options: RunOptions) -> None:
 
 async def start_scheduler(quorum: Quorum) -> None:
     """The gateway's scheduler on its runtime's clock and ticks (on replayed candles: the same as the workers')."""
+    from distributed.control import JobControl
     from distributed.roles import start_scheduling
 
     scheduling = await start_scheduling(quorum.database, quorum.runtime)
     quorum.closers.append(scheduling.close)
+    # /close, /stop and a breaker's /resume: jobs a worker runs under the user's lock, awaited here
+    quorum.service.context.control = JobControl(scheduling.app, quorum.database, quorum.runtime.clock)
 
 
 async def run_worker(settings: Settings, options: RunOptions, box: SecretBox | None) -> None:

@@ -97,6 +97,34 @@ class WorkerNode:
         self.counters.steps += 1
         return "stepped"
 
+    async def close_position(self, user_id: int, symbol: str, ts: int) -> str:
+        """/close from the gateway: the pair's engine, built from the database, closes at market (what the
+        single-process control does), then is dropped."""
+        if self._advance is not None:
+            self._advance(ts)
+        try:
+            trade = await self.runtime.control().close_position(user_id, symbol)
+        finally:
+            await self.runtime.remove_pair(user_id, symbol)
+        return "closed" if trade is not None else "flat"
+
+    async def resume_breakers(self, user_id: int, ts: int) -> str:
+        """A breaker's /resume from the gateway: every runnable pair's engine of the user loaded, their breakers
+        reset through the single-process control (each engine stores and announces its own), then dropped."""
+        if self._advance is not None:
+            self._advance(ts)
+        async with self.database.transaction() as session:
+            rows = [row for row in await PairRepository(session).list_for_user(user_id) if row.status in RUNNABLE]
+        control = self.runtime.control()
+        try:
+            for row in rows:
+                await control.pair_added(user_id, row.symbol)
+            events = await control.resume_breaker(user_id)
+        finally:
+            for row in rows:
+                await self.runtime.remove_pair(user_id, row.symbol)
+        return f"{len(events)} reopened"
+
     async def _step(self, engine: PairEngine, ts: int) -> None:
         await engine.step(ts)
         status = "paused" if engine.config.paused else "running"
