@@ -38,7 +38,7 @@ class Supervision:
     last_error: str | None = None
     status: str = "starting"
     last_step_ms: int | None = None  # the tick of the last finished step (crashed or not): for health checks
-    beat_at: float | None = None  # time.monotonic() of the last finished step, or of the supervisor's (re)start
+    step_since: float | None = None  # time.monotonic() when the live step it is in began (None: between steps)
 
     def crashed(self, now: float, error: str) -> int:
         self.crashes = [t for t in self.crashes if now - t < 3600] + [now]
@@ -115,7 +115,6 @@ class MultiPairManager:
         for key in list(keys if keys is not None else self.engines):
             if key not in self.tasks or self.tasks[key].done():
                 user_id, symbol = key
-                self.supervision[key].beat_at = time.monotonic()
                 self.tasks[key] = asyncio.create_task(self._supervise(key), name=f"engine u{user_id} {symbol}")
 
     async def _supervise(self, key: PairKey) -> None:
@@ -126,9 +125,11 @@ class MultiPairManager:
             tick = now - now % self.tick_ms
             async with self._steps[key]:
                 last_cycle, started = engine.state.last_candle_ts, time.perf_counter()
+                watch.step_since = time.monotonic()
                 step = self._inflight[key] = asyncio.ensure_future(self.guarded_step(engine, tick))
                 crashed = await asyncio.shield(step)  # a stop lets the step finish; only the watchdog cuts it
                 self._inflight.pop(key, None)
+                watch.step_since = None
                 if not crashed and engine.state.last_candle_ts == tick != last_cycle:  # this step ran a cycle
                     METRICS.cycle_seconds.observe(time.perf_counter() - started)
             if crashed and watch.waited:
@@ -162,7 +163,7 @@ class MultiPairManager:
             if self.outage is not None and is_unavailable(exc):
                 await self.outage.wait([(engine.user_id, engine.symbol), *self.engines], error)
                 engine.restart()  # the step may have stopped anywhere: reload and reconcile first
-                watch.waited, watch.beat_at = True, time.monotonic()  # waiting out an outage is not silence
+                watch.waited = True
                 return True
             logger.exception("engine crashed")  # user_id, symbol and cycle come from guarded_step's context
             count = watch.crashed(time.monotonic(), error)
@@ -173,10 +174,10 @@ class MultiPairManager:
                 await self._tell(engine, f"{engine.symbol}: the engine stopped on an error ({error}); it restarts "
                                  "with its stored state.")  # fmt: skip
                 engine.restart()
-            watch.last_step_ms, watch.beat_at = now, time.monotonic()
+            watch.last_step_ms = now
             return True
         watch.status = "paused" if engine.config.paused else "running"
-        watch.last_step_ms, watch.beat_at = now, time.monotonic()
+        watch.last_step_ms = now
         return False
 
     async def _give_up(self, engine: PairEngine, error: str, count: int) -> None:
@@ -209,8 +210,9 @@ class MultiPairManager:
     # --- watchdog ------------------------------------------------------------------------------------------
 
     def silent(self, silent_s: float) -> list[PairKey]:
-        """Live engines that have not finished a step for silent_s wall seconds (a step hung on a call that never
-        returns), or whose supervisor task ended although the pair was neither removed nor given up."""
+        """Live engines in the same step for over silent_s wall seconds (hung on a call that never returns), or
+        whose supervisor task ended although the pair was neither removed nor given up. An engine asleep until its
+        next tick is not silent, however long the tick."""
         if self.outage is not None and self.outage.active:
             return []  # every engine waits for the database: a wait, not a hang
         now = time.monotonic()
@@ -219,7 +221,7 @@ class MultiPairManager:
             watch = self.supervision.get(key)
             if watch is None or watch.status == "error":
                 continue
-            if task.done() or (watch.beat_at is not None and now - watch.beat_at > silent_s):
+            if task.done() or (watch.step_since is not None and now - watch.step_since > silent_s):
                 keys.append(key)
         return keys
 
@@ -230,7 +232,7 @@ class MultiPairManager:
         for key in self.silent(silent_s):
             engine, watch = self.engines[key], self.supervision[key]
             task, step = self.tasks.pop(key), self._inflight.pop(key, None)
-            quiet = time.monotonic() - (watch.beat_at or time.monotonic())
+            quiet = time.monotonic() - (watch.step_since or time.monotonic())
             error = "its supervisor stopped" if task.done() else f"no heartbeat for {quiet:.0f}s"
             logger.bind(user_id=key[0], symbol=key[1]).error("watchdog: {}; restarting the engine", error)
             for hung in (task, step):
@@ -245,6 +247,7 @@ class MultiPairManager:
             await self._tell(engine, f"{engine.symbol}: the engine went silent ({error}); it restarts with its "
                              "stored state.")  # fmt: skip
             engine.restart()
+            watch.step_since = None
             self.start([key])
             restarted.append(key)
         return restarted
