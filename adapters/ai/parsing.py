@@ -25,7 +25,9 @@ MAX_REASONING_CHARS = 500
 MAX_LEVEL_FACTOR = Decimal(10)
 MAX_LEVEL_DIGITS = 18
 # what the schema's str_strip_whitespace strips: Unicode White_Space (str.isspace() also counts \x1c-\x1f)
-SCHEMA_WHITESPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
+SCHEMA_WHITESPACE = "".join(
+    (*"\t\n\x0b\x0c\r \x85\xa0\u1680", *map(chr, range(0x2000, 0x200B)), *"\u2028\u2029\u202f\u205f\u3000")
+)
 _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
 _REFUSAL = re.compile(
     r"\b(I can(?:no|')t|I cannot|I'm (?:sorry|unable)|I am (?:sorry|unable)|unable to (?:help|provide|assist)"

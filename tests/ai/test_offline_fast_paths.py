@@ -1,6 +1,6 @@
 """The offline analysts' fast paths give exactly what the general ones give: the synchronous ensemble and
-shared ensemble against the task path, the raw answer against json.dumps, the cached confidence against the
-formula."""
+shared ensemble against the task path, the raw answer against json.dumps, the check without the schema against
+parse_decision, the cached confidence against the formula."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from adapters.ai.ensemble import Ensemble, EnsembleConfig
 from adapters.ai.offline import offline_analyst
 from adapters.ai.offline.analyst import CONFIDENCE_STEP, answer_of, answer_text, checked, confidence
 from adapters.ai.parsing import SCHEMA_WHITESPACE, AnswerRejected, parse_decision
-from domain.decision import Action, Decision
 from adapters.ai.shared import SharedEnsemble
+from domain.decision import Action, Decision
 from domain.money import to_decimal
 from domain.trading import PositionSide
 from tests.ai.market_data import history_snapshot
@@ -115,7 +115,9 @@ decisions = st.builds(
     st.decimals(min_value=0, max_value=1, places=2) | numbers,
     levels | numbers,
     levels | numbers,
-    st.text() | st.sampled_from([f"{char} held {char}" for char in SCHEMA_WHITESPACE + "\x1c\x1f"]) | st.text(min_size=600),
+    st.text()
+    | st.sampled_from([f"{char} held {char}" for char in SCHEMA_WHITESPACE + "\x1c\x1f"])
+    | st.text(min_size=600),
 )
 
 
