@@ -76,10 +76,15 @@ def base_view(snapshot: MarketSnapshot) -> TimeframeView:
 
 def higher_view(snapshot: MarketSnapshot) -> TimeframeView | None:
     """The longest timeframe other than the base, used as a confirmation filter."""
-    others = [view for view in snapshot.timeframes if view.timeframe != snapshot.base_timeframe and view.candles]
-    if not others:
-        return None
-    return max(others, key=lambda view: view.candles[-1].ts - view.candles[0].ts if len(view.candles) > 1 else 0)
+    longest, longest_span, base = None, 0, snapshot.base_timeframe
+    for view in snapshot.timeframes:  # max() over the others by span: the first of the longest
+        candles = view.candles
+        if view.timeframe == base or not candles:
+            continue
+        span = candles[-1].ts - candles[0].ts if len(candles) > 1 else 0
+        if longest is None or span > longest_span:
+            longest, longest_span = view, span
+    return longest
 
 
 def require(value: float | None, what: str) -> float:
