@@ -1,6 +1,6 @@
 """Indicators computed once per candle series (vectorised) and read per candle in O(1).
 
-compute_indicators runs pandas-ta over a window for every cycle and keeps one row; a backtest over years then
+compute_indicators runs the indicator math over a window for every cycle and keeps one row; a backtest over years then
 spends minutes on indicator math. IndicatorSeries runs the same code (analysis.indicators.indicator_columns)
 once over the whole series, so row t is what compute_indicators gives on candles[:t+1] (every column is causal).
 

@@ -203,7 +203,9 @@ class PairEngine:
         moment = self._moment(now_ms)
         pair_step = self.risk.streak_breaker.advance(self.state.breaker, moment)
         daily_step = self.risk.observe_account(self.book.daily_breaker, self.book.account(), moment)
-        changed_state = pair_step.state != self.state.breaker or daily_step.state != self.book.daily_breaker
+        changed_state = (pair_step.state is not self.state.breaker and pair_step.state != self.state.breaker) or (
+            daily_step.state is not self.book.daily_breaker and daily_step.state != self.book.daily_breaker
+        )
         self.book.daily_breaker = daily_step.state
         if changed_state:
             await self._save(replace(self.state, breaker=pair_step.state), position)
@@ -214,14 +216,17 @@ class PairEngine:
         """The account's balance and open P&L now (every position of the account counts toward equity)."""
         balance = (await self.exchange.fetch_balance()).total(self.market.quote)
         positions = await self.exchange.fetch_positions() if self.state.open_trade or self.book.open_positions else []
-        unrealized = sum((p.unrealized_pnl for p in positions), Decimal(0))
+        unrealized = sum((p.unrealized_pnl for p in positions), Decimal(0)) if positions else Decimal(0)
         self.book.observe(balance, unrealized, self._moment(now_ms).date())
         self.book.open_positions = len(positions)
         if self.record_equity or self.keep_curve:
             self.last_equity = EquityPoint(now_ms, self.book.equity, balance, unrealized)
             if self.keep_curve:
                 self.equity_curve.append(self.last_equity)
-        return next((p for p in positions if p.symbol == self.symbol), None)
+        for position in positions:
+            if position.symbol == self.symbol:
+                return position
+        return None
 
     async def cycle(self, now_ms: int) -> None:
         if not await self.store.claim_candle(self.user_id, self.symbol, now_ms):
