@@ -102,7 +102,7 @@ class IndicatorSeries:
         cached = self._rows[i]
         if cached is None:
             close, *numbers = self._numbers[i].tolist()
-            values = [close, *(number if number == number else None for number in numbers)]  # NaN -> None
+            values = [close, *[number if number == number else None for number in numbers]]  # NaN -> None
             values.insert(_TREND, self._trend[i])
             cached = TimeframeIndicators(*values)
             self._rows[i] = cached

@@ -117,7 +117,11 @@ def build_snapshot(
                 values = indicator_cache.get(exchange, symbol, timeframe, window)
         views.append(TimeframeView(timeframe, kept, values))
 
-    base_view = next(view for view in views if view.timeframe == base)
+    base_view = views[0]
+    for view in views:  # the base timeframe is among them (checked above)
+        if view.timeframe == base:
+            base_view = view
+            break
     if not base_view.candles:
         raise ValueError(f"no closed {base} candle for {symbol} at {now}: cannot key the snapshot")
 

@@ -203,8 +203,9 @@ class PairEngine:
         moment = self._moment(now_ms)
         pair_step = self.risk.streak_breaker.advance(self.state.breaker, moment)
         daily_step = self.risk.observe_account(self.book.daily_breaker, self.book.account(), moment)
-        changed_state = (pair_step.state is not self.state.breaker and pair_step.state != self.state.breaker) or (
-            daily_step.state is not self.book.daily_breaker and daily_step.state != self.book.daily_breaker
+        pair_state, daily_state = pair_step.state, daily_step.state  # usually the very states given: no comparing
+        changed_state = (pair_state is not self.state.breaker and pair_state != self.state.breaker) or (
+            daily_state is not self.book.daily_breaker and daily_state != self.book.daily_breaker
         )
         self.book.daily_breaker = daily_step.state
         if changed_state:

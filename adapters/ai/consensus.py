@@ -48,7 +48,7 @@ def consensus(
     weights: Mapping[str, float] | ProviderWeights | None = None,
 ) -> ConsensusResult:
     ordered = _ordered(votes)
-    counts = Counter(vote.action for vote in ordered if vote.decision is not None)
+    counts = Counter([vote.decision.action for vote in ordered if vote.decision is not None])
     action, reason = verdict(counts, min_consensus=min_consensus, min_responders=min_responders)
     if reason != ConsensusReason.CONSENSUS:
         return ConsensusResult(
@@ -57,7 +57,7 @@ def consensus(
             agreeing=(),
             reason=reason,
         )
-    agreeing = [vote for vote in ordered if vote.action is action]
+    agreeing = [vote for vote in ordered if vote.decision is not None and vote.decision.action is action]
     return ConsensusResult(
         decision=_combined(
             action, agreeing, weights if isinstance(weights, ProviderWeights) else ProviderWeights(weights or {})
@@ -89,8 +89,12 @@ def _combined(action: Action, agreeing: list[Vote], weights: ProviderWeights) ->
     level_weights = [w * d.confidence for w, d in zip(provider_weights, decisions, strict=True)]
     stop_loss = _weighted_level([d.stop_loss for d in decisions], level_weights)
     take_profit = _weighted_level([d.take_profit for d in decisions], level_weights)
-    names = ", ".join(vote.provider for vote in agreeing)
-    first_reason = next((d.reasoning for d in decisions if d.reasoning), "")
+    names = ", ".join([vote.provider for vote in agreeing])
+    first_reason = ""
+    for decision in decisions:
+        if decision.reasoning:
+            first_reason = decision.reasoning
+            break
     reasoning = f"{len(agreeing)} analysts agree on {action.value} ({names})"
     if first_reason:
         reasoning += f": {first_reason}"
@@ -110,7 +114,7 @@ def _weighted_mean(values: list[Decimal], weights: list[Decimal]) -> Decimal:
     total = sum(weights, Decimal(0))
     if total <= 0:
         return sum(values, Decimal(0)) / len(values)
-    return sum((v * w for v, w in zip(values, weights, strict=True)), Decimal(0)) / total
+    return sum([v * w for v, w in zip(values, weights, strict=True)], Decimal(0)) / total
 
 
 def _weighted_level(levels: list[Decimal | None], weights: list[Decimal]) -> Decimal | None:
