@@ -20,6 +20,7 @@ from domain.decision import Action, Decision
 from domain.trading import PositionSide
 
 MAX_REASONING_CHARS = 500
+_ZERO, _ONE = Decimal(0), Decimal(1)
 # A level 10x away from the price is a typo or a hallucination, not a plan; and a float carries at most 17
 # significant digits. Within both bounds the consensus averages levels exactly at their own precision.
 MAX_LEVEL_FACTOR = Decimal(10)
@@ -138,11 +139,12 @@ def checked_decision(
     """The checks parse_decision makes once the schema holds: ranges, sides, levels. Code that builds a decision
     itself (the offline analysts) passes its fields here directly, with what the schema would have done to them:
     reasoning stripped, numbers finite."""
-    if not Decimal(0) <= confidence <= Decimal(1):
+    if not _ZERO <= confidence <= _ONE:
         raise AnswerRejected(AbstainReason.OUT_OF_RANGE, f"confidence {confidence} is outside 0..1")
-    for name, level in (("stop_loss", stop_loss), ("take_profit", take_profit)):
-        if level is not None and level <= 0:
-            raise AnswerRejected(AbstainReason.OUT_OF_RANGE, f"{name} {level} is not a positive price")
+    if stop_loss is not None or take_profit is not None:
+        for name, level in (("stop_loss", stop_loss), ("take_profit", take_profit)):
+            if level is not None and level <= 0:
+                raise AnswerRejected(AbstainReason.OUT_OF_RANGE, f"{name} {level} is not a positive price")
     reasoning = reasoning[:MAX_REASONING_CHARS]
     if action is Action.CLOSE and position_side is PositionSide.FLAT:
         raise AnswerRejected(AbstainReason.CONTRADICTORY, "CLOSE with no open position")

@@ -6,9 +6,10 @@ from abc import ABC, abstractmethod
 from decimal import ROUND_HALF_EVEN, Decimal
 from functools import lru_cache
 from json.encoder import encode_basestring_ascii as _quote  # what json.dumps quotes strings with
+from time import perf_counter
 
 from adapters.ai.parsing import SCHEMA_WHITESPACE, AbstainReason, AnswerRejected, checked_decision
-from adapters.ai.votes import Stopwatch, abstention
+from adapters.ai.votes import abstention
 from domain.decision import Action, Decision
 from domain.money import to_decimal
 from domain.snapshot import MarketSnapshot, TimeframeView
@@ -39,7 +40,7 @@ class OfflineAnalyst(ABC):
     def vote_now(self, snapshot: MarketSnapshot) -> Vote:
         """The vote, computed synchronously: what analyse() returns (an ensemble of offline analysts calls this
         directly, without a task or a timeout, as there is nothing to wait for)."""
-        watch = Stopwatch()
+        started = perf_counter()  # the latency as Stopwatch measures it, without the object
         try:
             decision = self.assess(snapshot)
             raw = answer_text(decision)
@@ -49,7 +50,8 @@ class OfflineAnalyst(ABC):
             return abstention(self.name, self.model, f"insufficient_data: {exc}", prompt_version=OFFLINE_VERSION)
         except AnswerRejected as exc:
             return abstention(self.name, self.model, exc.reason, prompt_version=OFFLINE_VERSION)
-        return Vote(self.name, self.model, decision, None, raw, watch.elapsed_ms, None, None, OFFLINE_VERSION)
+        latency_ms = int((perf_counter() - started) * 1000)
+        return Vote(self.name, self.model, decision, None, raw, latency_ms, None, None, OFFLINE_VERSION)
 
     async def close(self) -> None:
         return None
@@ -129,12 +131,12 @@ def hold(reasoning: str, conviction: float = 0.5) -> Decision:
 
 def answer_text(decision: Decision) -> str:
     """json.dumps(answer_of(decision)), written directly."""
-    stop, target = decision.stop_loss, decision.take_profit
+    # the action and a Decimal's str are plain ASCII letters, digits and signs, which JSON quotes as they are
+    stop = "null" if decision.stop_loss is None else f'"{decision.stop_loss!s}"'
+    target = "null" if decision.take_profit is None else f'"{decision.take_profit!s}"'
     return (
-        f'{{"action": {_quote(decision.action.value)}, "confidence": {_quote(str(decision.confidence))}, '
-        f'"stop_loss": {"null" if stop is None else _quote(str(stop))}, '
-        f'"take_profit": {"null" if target is None else _quote(str(target))}, '
-        f'"reasoning": {_quote(decision.reasoning)}}}'
+        f'{{"action": "{decision.action.value}", "confidence": "{decision.confidence!s}", "stop_loss": {stop}, '
+        f'"take_profit": {target}, "reasoning": {_quote(decision.reasoning)}}}'
     )
 
 
