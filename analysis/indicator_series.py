@@ -1,6 +1,6 @@
 """Indicators computed once per candle series (vectorised) and read per candle in O(1).
 
-compute_indicators runs pandas-ta over a window for every cycle and keeps one row; a backtest over years then
+compute_indicators runs the indicator math over a window for every cycle and keeps one row; a backtest over years then
 spends minutes on indicator math. IndicatorSeries runs the same code (analysis.indicators.indicator_columns)
 once over the whole series, so row t is what compute_indicators gives on candles[:t+1] (every column is causal).
 
@@ -102,7 +102,7 @@ class IndicatorSeries:
         cached = self._rows[i]
         if cached is None:
             close, *numbers = self._numbers[i].tolist()
-            values = [close, *(number if number == number else None for number in numbers)]  # NaN -> None
+            values = [close, *[number if number == number else None for number in numbers]]  # NaN -> None
             values.insert(_TREND, self._trend[i])
             cached = TimeframeIndicators(*values)
             self._rows[i] = cached

@@ -1,4 +1,5 @@
-"""pandas-ta indicators for one timeframe: whole columns over a candle series, or the values on its last candle.
+"""Indicators for one timeframe (pandas-ta's, see analysis.ta_kernels): whole columns over a candle series, or
+the values on its last candle.
 
 Floats live only in the indicator math; what leaves is IndicatorColumns (numpy arrays, NaN where a value needs
 more candles than there are) or a frozen TimeframeIndicators where such a value is None. compute_indicators is
@@ -10,16 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from analysis import ta_kernels
 from domain.market import Candle
 from domain.snapshot import TimeframeIndicators
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 RSI_LENGTH = 14
 MACD_FAST, MACD_SLOW, MACD_SIGNAL = 12, 26, 9
@@ -93,28 +91,24 @@ def compute_indicators(candles: Sequence[Candle]) -> TimeframeIndicators:
 def indicator_columns(*, high: FloatArray, low: FloatArray, close: FloatArray, volume: FloatArray) -> IndicatorColumns:
     """Every indicator as a column over the whole series; the value at i depends only on candles 0..i.
 
-    pandas-ta runs on a RangeIndex so its positional slices (the ATR seed) can never be read as labels. Where
-    pandas-ta refuses a series shorter than it needs (returns None) but fills earlier rows of a longer one (RSI
-    from row 1, ATR from 13, MACD from 25), those rows are blanked: row i is what i + 1 candles alone give.
+    EMA, RSI, ATR and MACD are pandas-ta's, bit for bit (analysis.ta_kernels, without pandas). Where pandas-ta
+    refuses a series shorter than it needs (returns None) but fills earlier rows of a longer one (RSI from row 1,
+    ATR from 13, MACD from 25), those rows are blanked: row i is what i + 1 candles alone give.
     """
-    import pandas as pd  # here, not at import: pandas and pandas-ta (with numba) take about a second to load
-    import pandas_ta as ta
-
     n = len(close)
-    close_s, high_s, low_s = pd.Series(close), pd.Series(high), pd.Series(low)
-    macd = ta.macd(close_s, fast=MACD_FAST, slow=MACD_SLOW, signal=MACD_SIGNAL)
+    macd = ta_kernels.macd(close, MACD_FAST, MACD_SLOW, MACD_SIGNAL)
     macd_line, macd_signal, macd_hist = (
-        _from(_column(macd, prefix, n), MACD_MIN_CANDLES) for prefix in ("MACD_", "MACDs_", "MACDh_")
+        _from(_array(column, n), MACD_MIN_CANDLES) for column in (macd or (None, None, None))
     )
     bb_lower, bb_middle, bb_upper = _bollinger(close)
-    ema_20, ema_50, ema_200 = (_array(ta.ema(close_s, length=length), n) for length in EMA_LENGTHS)
-    atr = _from(_array(ta.atr(high_s, low_s, close_s, length=ATR_LENGTH), n), ATR_LENGTH + 1)
+    ema_20, ema_50, ema_200 = (_array(ta_kernels.ema(close, length), n) for length in EMA_LENGTHS)
+    atr = _from(_array(ta_kernels.atr(high, low, close, ATR_LENGTH), n), ATR_LENGTH + 1)
     percent_b, bandwidth = _band_position(close, bb_lower, bb_middle, bb_upper)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         atr_pct = _finite(np.where(close > 0, atr / close, np.nan))
     return IndicatorColumns(
         close=close.copy(),  # the columns never alias the caller's arrays
-        rsi=_from(_array(ta.rsi(close_s, length=RSI_LENGTH), n), RSI_LENGTH + 1),
+        rsi=_from(_array(ta_kernels.rsi(close, RSI_LENGTH), n), RSI_LENGTH + 1),
         macd=macd_line,
         macd_signal=macd_signal,
         macd_hist=macd_hist,
@@ -212,20 +206,10 @@ def _realised_volatility(close: FloatArray) -> FloatArray:
     return _finite(result)
 
 
-def _column(frame: pd.DataFrame | None, prefix: str, n: int) -> FloatArray:
-    """pandas-ta names columns with their parameters (MACD_12_26_9, MACDh_12_26_9, ...); match on the prefix.
-
-    pandas-ta returns None instead of a frame when the series is shorter than the indicator needs.
-    """
-    if frame is None:
+def _array(values: FloatArray | None, n: int) -> FloatArray:
+    if values is None:
         return np.full(n, np.nan)
-    return _array(next((frame[name] for name in frame.columns if str(name).startswith(prefix)), None), n)
-
-
-def _array(series: pd.Series | None, n: int) -> FloatArray:
-    if series is None:
-        return np.full(n, np.nan)
-    return _finite(series.to_numpy(dtype=np.float64, copy=True))
+    return _finite(values.astype(np.float64, copy=True))
 
 
 def _finite(values: FloatArray) -> FloatArray:

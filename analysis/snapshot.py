@@ -37,13 +37,25 @@ class IndicatorLookup(Protocol):
 
 
 def closed_count(candles: Sequence[Candle], timeframe: str, now_ms: int) -> int:
-    """How many leading candles of `candles` (oldest first) have closed by now_ms, in O(log n)."""
-    return bisect_right(candles, now_ms - timeframe_ms(timeframe), key=lambda candle: candle.ts)
+    """How many leading candles of `candles` (oldest first) have closed by now_ms, in O(log n); O(1) when at most
+    the last one is still forming (the usual fetch)."""
+    last_open = now_ms - timeframe_ms(timeframe)  # a candle has closed when it opened at or before this
+    count = len(candles)
+    if not count or candles[-1].ts <= last_open:
+        return count
+    if count == 1 or candles[-2].ts <= last_open:
+        return count - 1
+    return bisect_right(candles, last_open, key=_open_time)
+
+
+def _open_time(candle: Candle) -> int:
+    return candle.ts
 
 
 def closed_candles(candles: Sequence[Candle], timeframe: str, now_ms: int) -> list[Candle]:
     """Candles (oldest first) whose period has ended by now_ms, as a new list: the still-forming one is dropped."""
-    return list(candles[: closed_count(candles, timeframe, now_ms)])
+    closed = candles[: closed_count(candles, timeframe, now_ms)]
+    return closed if closed.__class__ is list else list(closed)  # a list's slice is a new list already
 
 
 def build_snapshot(
@@ -105,7 +117,11 @@ def build_snapshot(
                 values = indicator_cache.get(exchange, symbol, timeframe, window)
         views.append(TimeframeView(timeframe, kept, values))
 
-    base_view = next(view for view in views if view.timeframe == base)
+    base_view = views[0]
+    for view in views:  # the base timeframe is among them (checked above)
+        if view.timeframe == base:
+            base_view = view
+            break
     if not base_view.candles:
         raise ValueError(f"no closed {base} candle for {symbol} at {now}: cannot key the snapshot")
 

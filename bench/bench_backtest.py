@@ -2,8 +2,9 @@
 
 Prints the start-up (a fresh interpreter importing what a backtest imports), the candle file load, the
 in-process run split into loading (file, series, indicators), cycles (per-cycle mean and cycles/s, one
-decision an hour through the whole engine) and output files (the chart apart), and the wall time of the
-command itself, `quorum backtest --out DIR`, run as a subprocess (start-up included).
+decision an hour through the whole engine) and output files (the chart apart), its trades and final equity,
+and the wall and CPU time of the command itself, `quorum backtest --out DIR`, run as a subprocess (start-up
+included).
 
 Run: python bench/bench_backtest.py [--start YYYY-MM-DD --end YYYY-MM-DD] [--runs N]
 (default: the whole history; no network, no database server). Timings on a shared machine move with its
@@ -15,12 +16,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 from loguru import logger
@@ -34,12 +37,18 @@ def _line(label: str, value: str) -> None:
     print(f"{label:<52} {value}")
 
 
-def _wall(command: list[str], runs: int) -> list[float]:
+def _wall(command: list[str], runs: int, cpu: list[float] | None = None) -> list[float]:
+    """Wall seconds of each run; with `cpu`, the user + system seconds of each (its child processes included,
+    e.g. the chart process of a backtest) are appended to it."""
     samples = []
     for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         samples.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if cpu is not None:
+            cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
     return samples
 
 
@@ -79,13 +88,13 @@ def main() -> None:
         window += ["--end", args.end.isoformat()]
     with tempfile.TemporaryDirectory() as folder:
         phases: dict[str, list[float]] = {}
-        cycles = 0
+        cycles, trades, final = 0, 0, Decimal(0)
         for run in range(args.runs):
             options = BacktestOptions(
                 data=shipped_candle_file(), out=Path(folder) / f"run{run}", start=args.start, end=args.end
             )
             result = asyncio.run(run_backtest(options, Settings(_env_file=None)))
-            cycles = result.cycles
+            cycles, trades, final = result.cycles, len(result.trades), result.final_equity
             for name, seconds in result.seconds.items():
                 phases.setdefault(name, []).append(seconds)
         _line("in-process: load (file, series, indicators)", _figures(phases["load"]))
@@ -98,9 +107,16 @@ def main() -> None:
         _line("in-process: metrics.json, trades.csv, equity.csv", _figures(phases["files"], 1000, "ms"))
         _line("in-process: run_backtest total", _figures(phases["total"]))
 
+        _line("in-process: trades, final equity", f"{trades:8d}   {final}")
+
         quorum = str(Path(python).with_name("quorum"))
         command = [quorum, "backtest", "--out", str(Path(folder) / "cli"), *window]
-        _line(f"wall: {' '.join(['quorum', *command[1:3], 'DIR', *window])}", _figures(_wall(command, args.runs)))
+        cpu: list[float] = []
+        walls = _wall(command, args.runs, cpu)
+        shown = " ".join(["quorum", *command[1:3], "DIR", *window])
+        _line(f"wall: {shown}", _figures(walls))
+        _line("cpu (user + sys, the chart process included)", _figures(cpu))
+        _line("per cycle, whole command (wall / cycles)", _figures([wall / cycles for wall in walls], 1e6, "us"))
 
 
 if __name__ == "__main__":

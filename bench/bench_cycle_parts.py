@@ -44,7 +44,7 @@ async def main() -> None:
     label = f"read shipped BTC/USD 1h file ({len(candles)} candles)"
     print(f"{label:<58} {1000 * (time.perf_counter() - start):8.2f} ms")
     window = candles[5000:5300]
-    _timed("indicators (pandas-ta) on 300 candles, one timeframe", 30, lambda: compute_indicators(window))
+    _timed("indicators on 300 candles, one timeframe", 30, lambda: compute_indicators(window))
 
     feed = ReplayFeed.from_file(shipped_candle_file(), symbol="BTC/USDT")
     feed.clock.advance_to(candles[5300].ts)

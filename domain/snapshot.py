@@ -105,7 +105,10 @@ class MarketSnapshot:
         return view
 
     def timeframe(self, timeframe: str) -> TimeframeView | None:
-        return next((view for view in self.timeframes if view.timeframe == timeframe), None)
+        for view in self.timeframes:
+            if view.timeframe == timeframe:
+                return view
+        return None
 
 
 def consultation_key(key: SnapshotKey, fingerprint: str) -> str:

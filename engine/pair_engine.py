@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from decimal import Decimal
 
 from loguru import logger
@@ -90,6 +91,7 @@ class PairEngine:
         self._started = False
         self._redo_ms: int | None = None  # a claimed candle whose cycle an earlier run left undone: run it again
         self._exits: list[Order] = []  # exit orders reconcile found filled: what closed the position
+        self._at: tuple[int, datetime] = (-1, datetime.min)  # now_ms and its datetime (_moment)
 
     @property
     def exchange_id(self) -> str:
@@ -238,10 +240,13 @@ class PairEngine:
         if self.unknown_orders:
             await self.reconcile(now_ms)
         position = await self.mark(now_ms)
-        moment = ms_to_datetime(now_ms)
+        moment = self._moment(now_ms)
         pair_step = self.risk.streak_breaker.advance(self.state.breaker, moment)
         daily_step = self.risk.observe_account(self.book.daily_breaker, self.book.account(), moment)
-        changed_state = pair_step.state != self.state.breaker or daily_step.state != self.book.daily_breaker
+        pair_state, daily_state = pair_step.state, daily_step.state  # usually the very states given: no comparing
+        changed_state = (pair_state is not self.state.breaker and pair_state != self.state.breaker) or (
+            daily_state is not self.book.daily_breaker and daily_state != self.book.daily_breaker
+        )
         self.book.daily_breaker = daily_step.state
         if changed_state:
             await self._save(replace(self.state, breaker=pair_step.state), position)
@@ -252,14 +257,17 @@ class PairEngine:
         """The account's balance and open P&L now (every position of the account counts toward equity)."""
         balance = (await self.exchange.fetch_balance()).total(self.market.quote)
         positions = await self.exchange.fetch_positions() if self.state.open_trade or self.book.open_positions else []
-        unrealized = sum((p.unrealized_pnl for p in positions), Decimal(0))
-        self.book.observe(balance, unrealized, ms_to_datetime(now_ms).date())
+        unrealized = sum((p.unrealized_pnl for p in positions), Decimal(0)) if positions else Decimal(0)
+        self.book.observe(balance, unrealized, self._moment(now_ms).date())
         self.book.open_positions = len(positions)
         if self.record_equity or self.keep_curve:
             self.last_equity = EquityPoint(now_ms, self.book.equity, balance, unrealized)
             if self.keep_curve:
                 self.equity_curve.append(self.last_equity)
-        return next((p for p in positions if p.symbol == self.symbol), None)
+        for position in positions:
+            if position.symbol == self.symbol:
+                return position
+        return None
 
     async def cycle(self, now_ms: int) -> None:
         redo, self._redo_ms = self._redo_ms == now_ms, None
@@ -294,9 +302,10 @@ class PairEngine:
             pair=pair,
             pair_breaker=self.state.breaker,
             daily_breaker=self.book.daily_breaker,
-            now=ms_to_datetime(now_ms),
+            now=self._moment(now_ms),
         )
-        self.state = replace(self.state, breaker=check.pair_breaker)
+        if check.pair_breaker is not self.state.breaker:  # the very state it was given when nothing changed
+            self.state = replace(self.state, breaker=check.pair_breaker)
         self.book.daily_breaker = check.daily_breaker
         await self._announce(check.events)
         try:
@@ -426,6 +435,13 @@ class PairEngine:
             f"{self.symbol}: the exchange could not confirm order {client_order_id}. It is not sent again; Quorum "
             "checks it until the exchange answers, and opens nothing new meanwhile.",
         )  # fmt: skip
+
+    def _moment(self, now_ms: int) -> datetime:
+        """ms_to_datetime(now_ms), converted once per time however often a step asks."""
+        at = self._at
+        if at[0] != now_ms:
+            at = self._at = (now_ms, ms_to_datetime(now_ms))
+        return at[1]
 
     async def _save(self, state: PairState, position: Position | None = None) -> None:
         self.state = state

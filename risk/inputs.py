@@ -17,7 +17,7 @@ from domain.trading import PositionSide
 def _decimals(instance: object, *names: str) -> None:
     for name in names:
         value = getattr(instance, name)
-        if value is not None:
+        if value is not None and value.__class__ is not Decimal:  # a Decimal is kept as it is (to_decimal)
             try:
                 object.__setattr__(instance, name, to_decimal(value))
             except ValueError as exc:
@@ -33,6 +33,8 @@ def _non_negative(instance: object, *names: str) -> None:
 
 def ensure_utc(moment: datetime, name: str = "now") -> datetime:
     """Times are passed in, never read from a clock here; a naive one is refused rather than guessed."""
+    if moment.__class__ is datetime and moment.tzinfo is UTC:
+        return moment  # what astimezone(UTC) returns for it
     if not isinstance(moment, datetime):
         raise TypeError(f"{name} must be a datetime (got {type(moment).__name__})")
     if moment.tzinfo is None or moment.utcoffset() is None:

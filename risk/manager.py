@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from domain.decision import Action, Decision
 from domain.market import MarketInfo, MarketType
@@ -26,6 +27,13 @@ from risk.verdict import Approved, RejectCode, Rejected, Verdict
 from risk.wording import number, when
 
 _ENTRY_SIDE = {Action.BUY: OrderSide.BUY, Action.SELL: OrderSide.SELL}
+
+
+@lru_cache(maxsize=1024)  # a frozen value: the same for every hold on a symbol
+def _hold(symbol: str) -> Rejected:
+    return Rejected(RejectCode.HOLD, f"The analysts say hold on {symbol}; nothing to do.")
+
+
 _HELD_BY = {OrderSide.BUY: PositionSide.LONG, OrderSide.SELL: PositionSide.SHORT}
 
 
@@ -95,7 +103,7 @@ class RiskManager:
     ) -> Verdict:
         symbol, action = market.symbol, Action(decision.action)
         if action is Action.HOLD:
-            return Rejected(RejectCode.HOLD, f"The analysts say hold on {symbol}; nothing to do.")
+            return _hold(symbol)
         if action is Action.CLOSE:
             if not pair.has_position:
                 return Rejected(RejectCode.NO_POSITION, f"There is no open {symbol} position to close.")

@@ -20,6 +20,24 @@ from domain.vote import DEFAULT_WEIGHT, ConsensusReason, ConsensusResult, Vote, 
 
 Verdict = tuple[Action, str]
 _ABSTAIN = None
+_CONFIDENCE_STEP = Decimal("0.0001")
+
+
+class ProviderWeights:
+    """Configured provider weights as the Decimals the averages use, each converted once (an ensemble keeps one
+    over its read-only configured weights instead of converting them at every consultation)."""
+
+    __slots__ = ("_configured", "_decimals")
+
+    def __init__(self, configured: Mapping[str, float]) -> None:
+        self._configured = configured
+        self._decimals: dict[str, Decimal] = {}
+
+    def of(self, provider: str) -> Decimal:
+        weight = self._decimals.get(provider)
+        if weight is None:
+            weight = self._decimals[provider] = _provider_weight(self._configured, provider)
+        return weight
 
 
 def consensus(
@@ -27,10 +45,10 @@ def consensus(
     *,
     min_consensus: int = 2,
     min_responders: int = 2,
-    weights: Mapping[str, float] | None = None,
+    weights: Mapping[str, float] | ProviderWeights | None = None,
 ) -> ConsensusResult:
-    ordered = tuple(sorted(votes, key=_vote_sort_key))
-    counts = Counter(vote.action for vote in ordered if vote.decision is not None)
+    ordered = _ordered(votes)
+    counts = Counter([vote.decision.action for vote in ordered if vote.decision is not None])
     action, reason = verdict(counts, min_consensus=min_consensus, min_responders=min_responders)
     if reason != ConsensusReason.CONSENSUS:
         return ConsensusResult(
@@ -39,9 +57,11 @@ def consensus(
             agreeing=(),
             reason=reason,
         )
-    agreeing = [vote for vote in ordered if vote.action is action]
+    agreeing = [vote for vote in ordered if vote.decision is not None and vote.decision.action is action]
     return ConsensusResult(
-        decision=_combined(action, agreeing, weights or {}),
+        decision=_combined(
+            action, agreeing, weights if isinstance(weights, ProviderWeights) else ProviderWeights(weights or {})
+        ),
         votes=ordered,
         agreeing=tuple(vote.provider for vote in agreeing),
         reason=reason,
@@ -62,19 +82,23 @@ def verdict(counts: Counter, *, min_consensus: int, min_responders: int) -> Verd
     return top_action, ConsensusReason.CONSENSUS
 
 
-def _combined(action: Action, agreeing: list[Vote], weights: Mapping[str, float]) -> Decision:
-    provider_weights = [_provider_weight(weights, vote.provider) for vote in agreeing]
+def _combined(action: Action, agreeing: list[Vote], weights: ProviderWeights) -> Decision:
+    provider_weights = [weights.of(vote.provider) for vote in agreeing]
     decisions = [vote.decision for vote in agreeing if vote.decision is not None]
     confidence = _weighted_mean([d.confidence for d in decisions], provider_weights)
     level_weights = [w * d.confidence for w, d in zip(provider_weights, decisions, strict=True)]
     stop_loss = _weighted_level([d.stop_loss for d in decisions], level_weights)
     take_profit = _weighted_level([d.take_profit for d in decisions], level_weights)
-    names = ", ".join(vote.provider for vote in agreeing)
-    first_reason = next((d.reasoning for d in decisions if d.reasoning), "")
+    names = ", ".join([vote.provider for vote in agreeing])
+    first_reason = ""
+    for decision in decisions:
+        if decision.reasoning:
+            first_reason = decision.reasoning
+            break
     reasoning = f"{len(agreeing)} analysts agree on {action.value} ({names})"
     if first_reason:
         reasoning += f": {first_reason}"
-    return Decision(action, confidence.quantize(Decimal("0.0001")), stop_loss, take_profit, reasoning)
+    return Decision(action, confidence.quantize(_CONFIDENCE_STEP), stop_loss, take_profit, reasoning)
 
 
 def _provider_weight(weights: Mapping[str, float], provider: str) -> Decimal:
@@ -90,7 +114,7 @@ def _weighted_mean(values: list[Decimal], weights: list[Decimal]) -> Decimal:
     total = sum(weights, Decimal(0))
     if total <= 0:
         return sum(values, Decimal(0)) / len(values)
-    return sum((v * w for v, w in zip(values, weights, strict=True)), Decimal(0)) / total
+    return sum([v * w for v, w in zip(values, weights, strict=True)], Decimal(0)) / total
 
 
 def _weighted_level(levels: list[Decimal | None], weights: list[Decimal]) -> Decimal | None:
@@ -111,6 +135,21 @@ def _weighted_level(levels: list[Decimal | None], weights: list[Decimal]) -> Dec
 def _hold_reasoning(reason: str, counts: Counter) -> str:
     tally = ", ".join(f"{action.value} {count}" for action, count in sorted(counts.items())) or "no answers"
     return f"no consensus ({reason}): {tally}"
+
+
+def _ordered(votes: Iterable[Vote]) -> tuple[Vote, ...]:
+    """The votes sorted by _vote_sort_key: by provider alone when no two votes share one, which is the same order
+    (the key starts with the provider) without writing out the rest of every key."""
+    ordered = list(votes)
+    if len({vote.provider for vote in ordered}) == len(ordered):
+        ordered.sort(key=_provider)
+    else:
+        ordered.sort(key=_vote_sort_key)
+    return tuple(ordered)
+
+
+def _provider(vote: Vote) -> str:
+    return vote.provider
 
 
 def _vote_sort_key(vote: Vote) -> tuple:

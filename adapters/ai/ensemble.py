@@ -21,7 +21,7 @@ from typing import Protocol, cast, runtime_checkable
 
 from loguru import logger
 
-from adapters.ai.consensus import consensus
+from adapters.ai.consensus import ProviderWeights, consensus
 from adapters.ai.port import AIProvider
 from adapters.ai.prompt import PROMPT_VERSION
 from adapters.ai.votes import Stopwatch, abstention
@@ -65,6 +65,7 @@ class Ensemble:
         self.providers = tuple(providers)
         self.config = config or EnsembleConfig()
         self.fingerprint = _fingerprint(self.providers, self.config)
+        self._weights = ProviderWeights(self.config.weights)  # read-only: converted to Decimal once
         # every analyst synchronous: decide_now answers without the event loop
         self.synchronous = all(isinstance(provider, SynchronousAnalyst) for provider in self.providers)
 
@@ -97,14 +98,17 @@ class Ensemble:
     def _combine(self, votes: list[Vote], snapshot: MarketSnapshot) -> ConsensusResult:
         config = self.config
         result = consensus(
-            votes, min_consensus=config.min_consensus, min_responders=config.min_responders, weights=config.weights
+            votes, min_consensus=config.min_consensus, min_responders=config.min_responders, weights=self._weights
         )
-        logger.bind(symbol=snapshot.symbol, candle=snapshot.candle_ts).info(
+        # keyword arguments go to the record's extra, as bind() would put them, without a new logger per call
+        logger.info(
             "ensemble: {} ({}) from {}/{} responders",
             result.decision.action.value,
             result.reason,
             len(result.responders),
             len(result.votes),
+            symbol=snapshot.symbol,
+            candle=snapshot.candle_ts,
         )
         return result
 

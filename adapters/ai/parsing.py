@@ -20,10 +20,15 @@ from domain.decision import Action, Decision
 from domain.trading import PositionSide
 
 MAX_REASONING_CHARS = 500
+_ZERO, _ONE = Decimal(0), Decimal(1)
 # A level 10x away from the price is a typo or a hallucination, not a plan; and a float carries at most 17
 # significant digits. Within both bounds the consensus averages levels exactly at their own precision.
 MAX_LEVEL_FACTOR = Decimal(10)
 MAX_LEVEL_DIGITS = 18
+# what the schema's str_strip_whitespace strips: Unicode White_Space (str.isspace() also counts \x1c-\x1f)
+SCHEMA_WHITESPACE = "".join(
+    (*"\t\n\x0b\x0c\r \x85\xa0\u1680", *map(chr, range(0x2000, 0x200B)), *"\u2028\u2029\u202f\u205f\u3000")
+)
 _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
 _REFUSAL = re.compile(
     r"\b(I can(?:no|')t|I cannot|I'm (?:sorry|unable)|I am (?:sorry|unable)|unable to (?:help|provide|assist)"
@@ -117,22 +122,34 @@ def parse_decision(
     except ValidationError as exc:
         fields = ", ".join(".".join(str(part) for part in error["loc"]) or "answer" for error in exc.errors())
         raise AnswerRejected(AbstainReason.INVALID_SCHEMA, f"invalid fields: {fields}") from None
-    return _checked_decision(parsed, price, position_side)
+    return checked_decision(
+        parsed.action, parsed.confidence, parsed.stop_loss, parsed.take_profit, parsed.reasoning, price, position_side
+    )
 
 
-def _checked_decision(answer: DecisionAnswer, price: Decimal, position_side: PositionSide) -> Decision:
-    if not Decimal(0) <= answer.confidence <= Decimal(1):
-        raise AnswerRejected(AbstainReason.OUT_OF_RANGE, f"confidence {answer.confidence} is outside 0..1")
-    for name, level in (("stop_loss", answer.stop_loss), ("take_profit", answer.take_profit)):
-        if level is not None and level <= 0:
-            raise AnswerRejected(AbstainReason.OUT_OF_RANGE, f"{name} {level} is not a positive price")
-    action = answer.action
-    reasoning = answer.reasoning[:MAX_REASONING_CHARS]
+def checked_decision(
+    action: Action,
+    confidence: Decimal,
+    stop_loss: Decimal | None,
+    take_profit: Decimal | None,
+    reasoning: str,
+    price: Decimal,
+    position_side: PositionSide,
+) -> Decision:
+    """The checks parse_decision makes once the schema holds: ranges, sides, levels. Code that builds a decision
+    itself (the offline analysts) passes its fields here directly, with what the schema would have done to them:
+    reasoning stripped, numbers finite."""
+    if not _ZERO <= confidence <= _ONE:
+        raise AnswerRejected(AbstainReason.OUT_OF_RANGE, f"confidence {confidence} is outside 0..1")
+    if stop_loss is not None or take_profit is not None:
+        for name, level in (("stop_loss", stop_loss), ("take_profit", take_profit)):
+            if level is not None and level <= 0:
+                raise AnswerRejected(AbstainReason.OUT_OF_RANGE, f"{name} {level} is not a positive price")
+    reasoning = reasoning[:MAX_REASONING_CHARS]
     if action is Action.CLOSE and position_side is PositionSide.FLAT:
         raise AnswerRejected(AbstainReason.CONTRADICTORY, "CLOSE with no open position")
-    if action in (Action.HOLD, Action.CLOSE):
-        return Decision(action, answer.confidence, None, None, reasoning)
-    stop_loss, take_profit = answer.stop_loss, answer.take_profit
+    if action is Action.HOLD or action is Action.CLOSE:
+        return Decision(action, confidence, None, None, reasoning)
     if stop_loss is None or take_profit is None:
         raise AnswerRejected(AbstainReason.CONTRADICTORY, f"{action} without both stop_loss and take_profit")
     _check_level("stop_loss", stop_loss, price)
@@ -146,7 +163,7 @@ def _checked_decision(answer: DecisionAnswer, price: Decimal, position_side: Pos
             AbstainReason.CONTRADICTORY,
             f"SELL needs take_profit < {price} < stop_loss, got {take_profit} / {stop_loss}",
         )
-    return Decision(action, answer.confidence, stop_loss, take_profit, reasoning)
+    return Decision(action, confidence, stop_loss, take_profit, reasoning)
 
 
 def _check_level(name: str, level: Decimal, price: Decimal) -> None:

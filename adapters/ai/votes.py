@@ -17,6 +17,8 @@ from domain.vote import Vote
 class Stopwatch:
     """Milliseconds since creation, for vote latency."""
 
+    __slots__ = ("_start",)
+
     def __init__(self) -> None:
         self._start = time.perf_counter()
 

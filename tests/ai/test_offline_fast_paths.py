@@ -1,6 +1,6 @@
 """The offline analysts' fast paths give exactly what the general ones give: the synchronous ensemble and
-shared ensemble against the task path, the raw answer against json.dumps, the cached confidence against the
-formula."""
+shared ensemble against the task path, the raw answer against json.dumps, the check without the schema against
+parse_decision, the cached confidence against the formula."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 
 from adapters.ai.ensemble import Ensemble, EnsembleConfig
 from adapters.ai.offline import offline_analyst
-from adapters.ai.offline.analyst import CONFIDENCE_STEP, answer_text, checked, confidence
-from adapters.ai.parsing import AnswerRejected, parse_decision
+from adapters.ai.offline.analyst import CONFIDENCE_STEP, answer_of, answer_text, checked, confidence
+from adapters.ai.parsing import SCHEMA_WHITESPACE, AnswerRejected, parse_decision
 from adapters.ai.shared import SharedEnsemble
+from domain.decision import Action, Decision
 from domain.money import to_decimal
 from domain.trading import PositionSide
 from tests.ai.market_data import history_snapshot
@@ -106,21 +107,24 @@ async def test_shared_decide_when_synchronous_without_recorder_then_one_call_per
     assert without_latency(other) == without_latency(await Ensemble([AsyncOnly(n) for n in NAMES]).decide(later))
 
 
-answers = st.fixed_dictionaries(
-    {
-        "action": st.sampled_from(["BUY", "SELL", "HOLD", "CLOSE"]),
-        "confidence": st.decimals(min_value=0, max_value=1, places=2).map(str),
-        "stop_loss": st.none() | st.decimals(min_value=1, max_value=10**6, places=2).map(str),
-        "take_profit": st.none() | st.decimals(min_value=1, max_value=10**6, places=2).map(str),
-        "reasoning": st.text(),
-    }
+levels = st.none() | st.decimals(min_value=1, max_value=10**6, places=2)
+numbers = st.decimals(min_value=-1, max_value=2) | st.decimals(allow_nan=True, allow_infinity=True)
+decisions = st.builds(
+    Decision,
+    st.sampled_from(list(Action)),
+    st.decimals(min_value=0, max_value=1, places=2) | numbers,
+    levels | numbers,
+    levels | numbers,
+    st.text()
+    | st.sampled_from([f"{char} held {char}" for char in SCHEMA_WHITESPACE + "\x1c\x1f"])
+    | st.text(min_size=600),
 )
 
 
-@given(answers)
-@example({"action": "HOLD", "confidence": "0.50", "stop_loss": None, "take_profit": None, "reasoning": 'a "q"\n€'})
-def test_answer_text_when_any_answer_then_it_is_json_dumps(answer: dict) -> None:
-    assert answer_text(answer) == json.dumps(answer)
+@given(decisions)
+@example(Decision(Action.HOLD, Decimal("0.50"), None, None, 'a "q"\n€'))
+def test_answer_text_when_any_decision_then_it_is_json_dumps_of_its_answer(decision: Decision) -> None:
+    assert answer_text(decision) == json.dumps(answer_of(decision))
 
 
 @given(st.floats(allow_nan=False, allow_infinity=False) | st.sampled_from([-0.0, 0.0, 0.95, 1e-300, -1e-300]))
@@ -134,26 +138,23 @@ prices = st.decimals(min_value=Decimal("0.01"), max_value=Decimal(10**6), places
 sides = st.sampled_from(list(PositionSide))
 
 
-@given(answers, prices, prices, sides)
-@example(
-    {"action": "CLOSE", "confidence": "0.60", "stop_loss": None, "take_profit": None, "reasoning": "x"},
-    Decimal(100), Decimal(200), PositionSide.FLAT,
-)  # fmt: skip
-def test_checked_when_any_answer_price_and_side_then_parse_decision_even_from_the_cache(answer, price, other, side):
-    """The check remembered for a HOLD or CLOSE text is what parse_decision gives at any price."""
-    raw = answer_text(answer)
+def _outcome(check) -> object:  # type: ignore[no-untyped-def]
+    """The decision field by field (exponents included), or the reason it was refused."""
+    try:
+        decision = check()
+    except AnswerRejected as exc:
+        return exc.reason
+    return decision, [str(number) for number in (decision.confidence, decision.stop_loss, decision.take_profit)]
 
-    def outcome(at: Decimal):
-        try:
-            return checked(answer, raw, at, side)
-        except AnswerRejected as exc:
-            return exc.reason
 
-    def reference(at: Decimal):
-        try:
-            return parse_decision(answer, at, side)
-        except AnswerRejected as exc:
-            return exc.reason
-
-    assert outcome(price) == reference(price)
-    assert outcome(other) == reference(other)  # the cached answer holds at another price
+@given(decisions, prices, sides)
+@example(Decision(Action.CLOSE, Decimal("0.60"), None, None, "x"), Decimal(100), PositionSide.FLAT)
+@example(Decision(Action.HOLD, Decimal("0.60"), None, None, "\x1c kept \u3000"), Decimal(100), PositionSide.FLAT)
+@example(Decision(Action.BUY, Decimal("NaN"), Decimal(90), Decimal(110), ""), Decimal(100), PositionSide.FLAT)
+def test_checked_when_any_decision_price_and_side_then_what_parse_decision_gives_on_its_answer(
+    decision: Decision, price: Decimal, side: PositionSide
+) -> None:
+    """The offline analysts' check skips the schema: it decides exactly as the schema and parse_decision do."""
+    assert _outcome(lambda: checked(decision, price, side)) == _outcome(
+        lambda: parse_decision(answer_of(decision), price, side)
+    )

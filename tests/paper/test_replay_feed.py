@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from itertools import pairwise
 
 import pandas as pd
@@ -247,18 +247,31 @@ WIDE_BOOK = SyntheticBookModel(max_spread=D("0.5"), spread_atr_factor=D(40))  # 
     depth=st.integers(min_value=1, max_value=60),
     wide=st.booleans(),
     price_step=st.sampled_from([None, D("0.05"), D("0.3"), D("1E+1")]),
+    amount_step=st.sampled_from([None, D("1E-12"), D("1E+1")]),
+    top_fraction=st.sampled_from([None, D("1E+9"), D("1E+20")]),
+    precision=st.sampled_from([28, 9, 60]),
     first_asks=st.booleans(),
 )
 async def test_order_book_imbalance_when_anywhere_then_the_imbalance_of_the_book_digit_for_digit(
-    shipped_candles, offset_hours, limit, depth, wide, price_step, first_asks
+    shipped_candles, offset_hours, limit, depth, wide, price_step, amount_step, top_fraction, precision, first_asks
 ):
     """What a market hub reads instead of the book: the same number as OrderBook.imbalance of the book the feed
-    would return, with power-of-ten and other steps, and books whose deep bids have no positive price."""
+    would return, with power-of-ten and other steps, books whose deep bids have no positive price, and depths
+    whose sums no longer fit the context's digits (huge tops, fine amount steps, low precision)."""
     now = shipped_candles[0].ts + min(offset_hours, len(shipped_candles)) * HOUR
     market = default_market(SYMBOL, MarketType.PERPETUAL, shipped_candles[0].close)
     if price_step is not None:
         market = replace(market, price_step=price_step)
+    if amount_step is not None:
+        market = replace(market, amount_step=amount_step)
     model = WIDE_BOOK if wide else SyntheticBookModel()
+    if top_fraction is not None:
+        model = replace(model, top_depth_fraction=top_fraction)
+    with localcontext(prec=precision):
+        await _assert_imbalance_of_the_book(shipped_candles, now, market, model, limit, depth, first_asks)
+
+
+async def _assert_imbalance_of_the_book(shipped_candles, now, market, model, limit, depth, first_asks) -> None:
 
     def feed() -> ReplayFeed:
         series = ReplaySeries(market=market, candles=shipped_candles, base_timeframe="1h")

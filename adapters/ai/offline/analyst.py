@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections import OrderedDict
 from decimal import ROUND_HALF_EVEN, Decimal
 from functools import lru_cache
 from json.encoder import encode_basestring_ascii as _quote  # what json.dumps quotes strings with
+from time import perf_counter
 
-from adapters.ai.parsing import AnswerRejected, parse_decision
-from adapters.ai.votes import Stopwatch, abstention
+from adapters.ai.parsing import SCHEMA_WHITESPACE, AbstainReason, AnswerRejected, checked_decision
+from adapters.ai.votes import abstention
 from domain.decision import Action, Decision
 from domain.money import to_decimal
 from domain.snapshot import MarketSnapshot, TimeframeView
@@ -40,25 +40,18 @@ class OfflineAnalyst(ABC):
     def vote_now(self, snapshot: MarketSnapshot) -> Vote:
         """The vote, computed synchronously: what analyse() returns (an ensemble of offline analysts calls this
         directly, without a task or a timeout, as there is nothing to wait for)."""
-        watch = Stopwatch()
+        started = perf_counter()  # the latency as Stopwatch measures it, without the object
         try:
             decision = self.assess(snapshot)
-            answer = _as_answer(decision)
-            raw = answer_text(answer)
-            # the same bar as the LLMs: parse_decision of the decoded answer, which is what decoding raw gives
-            decision = checked(answer, raw, snapshot.price, snapshot.position_side)
+            raw = answer_text(decision)
+            # the same bar as the LLMs: what parse_decision gives on the decoded answer (checked() says why)
+            decision = checked(decision, snapshot.price, snapshot.position_side)
         except InsufficientData as exc:
             return abstention(self.name, self.model, f"insufficient_data: {exc}", prompt_version=OFFLINE_VERSION)
         except AnswerRejected as exc:
             return abstention(self.name, self.model, exc.reason, prompt_version=OFFLINE_VERSION)
-        return Vote(
-            provider=self.name,
-            model=self.model,
-            decision=decision,
-            raw_answer=raw,
-            latency_ms=watch.elapsed_ms,
-            prompt_version=OFFLINE_VERSION,
-        )
+        latency_ms = int((perf_counter() - started) * 1000)
+        return Vote(self.name, self.model, decision, None, raw, latency_ms, None, None, OFFLINE_VERSION)
 
     async def close(self) -> None:
         return None
@@ -67,24 +60,16 @@ class OfflineAnalyst(ABC):
         return f"{type(self).__name__}(name={self.name!r})"
 
 
-_PRICE_FREE = frozenset((Action.HOLD.value, Action.CLOSE.value))  # parse_decision reads no price for these
-_CHECKED: OrderedDict[tuple[str, PositionSide], Decision] = OrderedDict()
-_CHECKED_MAX = 4096
-
-
-def checked(answer: dict[str, str | None], raw: str, price: Decimal, side: PositionSide) -> Decision:
-    """parse_decision(answer, price, side). A HOLD or CLOSE answer is checked without the price, so the same
-    text on the same side always gives the same decision: those (most of the votes, often repeated word for
-    word) are checked once and remembered, in a bounded cache. A refused answer raises every time."""
-    if answer["action"] not in _PRICE_FREE:
-        return parse_decision(answer, price, side)
-    key = (raw, side)
-    decision = _CHECKED.get(key)
-    if decision is None:
-        decision = _CHECKED[key] = parse_decision(answer, price, side)
-        if len(_CHECKED) > _CHECKED_MAX:
-            _CHECKED.popitem(last=False)
-    return decision
+def checked(decision: Decision, price: Decimal, side: PositionSide) -> Decision:
+    """parse_decision(answer_of(decision), price, side), without the trip through the schema: the answer's
+    strings are the decision's own Decimals and action written out, which the schema reads back as they were
+    (str of a Decimal round-trips exactly); what is left of the schema is stripping the reasoning and refusing
+    a number that is not finite."""
+    confidence, stop, target = decision.confidence, decision.stop_loss, decision.take_profit
+    if not (confidence.is_finite() and (stop is None or stop.is_finite()) and (target is None or target.is_finite())):
+        raise AnswerRejected(AbstainReason.INVALID_SCHEMA, "a number is not finite")
+    reasoning = decision.reasoning.strip(SCHEMA_WHITESPACE)
+    return checked_decision(decision.action, confidence, stop, target, reasoning, price, side)
 
 
 def base_view(snapshot: MarketSnapshot) -> TimeframeView:
@@ -93,10 +78,15 @@ def base_view(snapshot: MarketSnapshot) -> TimeframeView:
 
 def higher_view(snapshot: MarketSnapshot) -> TimeframeView | None:
     """The longest timeframe other than the base, used as a confirmation filter."""
-    others = [view for view in snapshot.timeframes if view.timeframe != snapshot.base_timeframe and view.candles]
-    if not others:
-        return None
-    return max(others, key=lambda view: view.candles[-1].ts - view.candles[0].ts if len(view.candles) > 1 else 0)
+    longest, longest_span, base = None, 0, snapshot.base_timeframe
+    for view in snapshot.timeframes:  # max() over the others by span: the first of the longest
+        candles = view.candles
+        if view.timeframe == base or not candles:
+            continue
+        span = candles[-1].ts - candles[0].ts if len(candles) > 1 else 0
+        if longest is None or span > longest_span:
+            longest, longest_span = view, span
+    return longest
 
 
 def require(value: float | None, what: str) -> float:
@@ -139,16 +129,19 @@ def hold(reasoning: str, conviction: float = 0.5) -> Decision:
     return Decision(Action.HOLD, confidence(conviction), None, None, reasoning)
 
 
-def answer_text(answer: dict[str, str | None]) -> str:
-    """json.dumps(answer) for an answer of strings and None (what _as_answer builds), written directly."""
-    return "{" + ", ".join([f"{_quote(key)}: {_json(value)}" for key, value in answer.items()]) + "}"
+def answer_text(decision: Decision) -> str:
+    """json.dumps(answer_of(decision)), written directly."""
+    # the action and a Decimal's str are plain ASCII letters, digits and signs, which JSON quotes as they are
+    stop = "null" if decision.stop_loss is None else f'"{decision.stop_loss!s}"'
+    target = "null" if decision.take_profit is None else f'"{decision.take_profit!s}"'
+    return (
+        f'{{"action": "{decision.action.value}", "confidence": "{decision.confidence!s}", "stop_loss": {stop}, '
+        f'"take_profit": {target}, "reasoning": {_quote(decision.reasoning)}}}'
+    )
 
 
-def _json(value: str | None) -> str:
-    return "null" if value is None else _quote(value)
-
-
-def _as_answer(decision: Decision) -> dict[str, str | None]:
+def answer_of(decision: Decision) -> dict[str, str | None]:
+    """The decision as the answer an LLM would give (its raw text is answer_text)."""
     return {
         "action": decision.action.value,
         "confidence": str(decision.confidence),

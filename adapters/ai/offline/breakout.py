@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 from adapters.ai.offline.analyst import InsufficientData, OfflineAnalyst, atr_levels, confidence, hold, require
 from domain.decision import Action, Decision
 from domain.snapshot import MarketSnapshot
@@ -11,6 +13,7 @@ CHANNEL = 20
 EXIT_CHANNEL = 10
 MIN_VOLUME_RATIO = 1.3
 STOP_ATR, TARGET_ATR = 1.5, 3.0
+_high, _low = attrgetter("high"), attrgetter("low")
 
 
 class BreakoutAnalyst(OfflineAnalyst):
@@ -26,11 +29,11 @@ class BreakoutAnalyst(OfflineAnalyst):
         hist = ind.macd_hist or 0.0
         last = view.candles[-1]
         prior = view.candles[-CHANNEL - 1 : -1]
-        channel_high, channel_low = max(c.high for c in prior), min(c.low for c in prior)
+        channel_high, channel_low = max(map(_high, prior)), min(map(_low, prior))
         exit_prior = view.candles[-EXIT_CHANNEL - 1 : -1]
 
         if snapshot.position_side is PositionSide.LONG:
-            exit_low = min(c.low for c in exit_prior)
+            exit_low = min(map(_low, exit_prior))
             if last.close < exit_low:
                 return Decision(
                     Action.CLOSE,
@@ -41,7 +44,7 @@ class BreakoutAnalyst(OfflineAnalyst):
                 )
             return hold("momentum holds, keep the long", 0.55)
         if snapshot.position_side is PositionSide.SHORT:
-            exit_high = max(c.high for c in exit_prior)
+            exit_high = max(map(_high, exit_prior))
             if last.close > exit_high:
                 return Decision(
                     Action.CLOSE,

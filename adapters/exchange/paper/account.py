@@ -89,6 +89,8 @@ class PaperAccount:
 
     def active_symbols(self) -> list[str]:
         """Symbols with something for the market to act on: open orders or an open position."""
+        if not self._open and not self.positions:
+            return []
         return sorted({order.symbol for order in self.open_orders()} | set(self.positions))
 
     def needs_book(self, symbol: str) -> bool:
@@ -199,9 +201,10 @@ class PaperAccount:
         mark = self.marks.get(symbol)
         previous = mark.price if mark else path[0][0]
         changed: list[PaperOrder] = []
-        for price, ts in path:
-            changed.extend(self._move(market, previous, price, ts, book))
-            previous = price
+        if symbol in self.positions or self.open_orders(symbol):  # else nothing on the path can fire
+            for price, ts in path:
+                changed.extend(self._move(market, previous, price, ts, book))
+                previous = price
         if candle_ts is None and mark is not None:
             candle_ts = mark.candle_ts
         new_mark = Mark(path[-1][0], path[-1][1], candle_ts)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, is_dataclass
-from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Context, Decimal
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Context, Decimal, getcontext
 from itertools import pairwise
 from typing import Any
 
@@ -271,11 +271,26 @@ class BookLadder:
             bid_price = _round_to_step(deepest, steps.price, ROUND_FLOOR)
         if not bid_price > 0:
             return self.book("", 0, depth).imbalance(depth)
+        if steps.powers_of_ten and self._sums_exact(depth):
+            # both sides hold the same amounts, so the difference of two equal exact sums over their exact double:
+            # a zero whose exponent is exp(sum) - exp(2 * sum) = 0, which is Decimal(0)
+            return Decimal(0)
         amounts = [self._amount(level) for level in range(depth)]
         bid_volume = sum(amounts, Decimal(0))
         ask_volume = sum(amounts, Decimal(0))
         total = bid_volume + ask_volume
         return (bid_volume - ask_volume) / total if total else Decimal(0)
+
+    def _sums_exact(self, depth: int) -> bool:
+        """Whether imbalance's sums are exact in the current context: each of the depth amounts (multiples of the
+        power-of-ten amount step, so of 10**e with e = min(its exponent, 0) once added to Decimal(0)) is at most
+        max(step, top * power) give or take the product's rounding, and twice their sum must keep below
+        10**(prec + e) for every partial sum to fit the context's digits; 4 * depth * the largest amount bounds it
+        with room to spare."""
+        step = self._steps.amount
+        largest = max(step, _WIDE.multiply(self.top, max(self._powers[:depth])))
+        exponent = min(int(step.as_tuple().exponent), 0)
+        return _WIDE.multiply(Decimal(4 * depth), largest) < _WIDE.scaleb(Decimal(1), getcontext().prec + exponent)
 
     def _amount(self, level: int) -> Decimal:
         """The amount of both sides' level `level`, as _extend computes it."""
