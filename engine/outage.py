@@ -14,13 +14,19 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from loguru import logger
 
-from db.database import is_unavailable
 from domain.money import ms_to_datetime
 from engine.clock import Clock
 from engine.events import EngineEvent, EventKind
 from engine.notifier import Notifier
 
 __all__ = ["DatabaseOutage", "is_unavailable"]
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """db.database.is_unavailable, imported when first asked: a backtest's engines never load SQLAlchemy."""
+    from db.database import is_unavailable as check
+
+    return check(exc)
 
 Probe = Callable[[], Awaitable[None]]
 
