@@ -58,6 +58,7 @@ class FakeLLMServer:
     _release: asyncio.Event = field(default_factory=asyncio.Event)
     _sent_events: dict[str, asyncio.Event] = field(default_factory=dict)
     on_request: Callable[[str, dict[str, Any]], None] | None = None
+    respond: Callable[[dict[str, Any]], Reply] | None = None  # set: the reply from the request body, not the model
 
     async def start(self) -> FakeLLMServer:
         app = web.Application()
@@ -75,7 +76,7 @@ class FakeLLMServer:
         body = await request.json()
         self.requests.append((request.path, dict(request.headers), body))
         model = body.get("model", "")
-        reply = self.replies.get(model, Reply(status=404))
+        reply = self.respond(body) if self.respond is not None else self.replies.get(model, Reply(status=404))
         if reply.hang:
             await self._release.wait()
         if reply.after is not None:
