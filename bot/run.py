@@ -22,6 +22,7 @@ from loguru import logger
 
 from adapters.ai.factory import build_shared_ensemble
 from adapters.ai.shared import SharedEnsemble
+from bot.chart_pool import ChartPool
 from bot.commands import build_router
 from bot.outbox import OutboxNotifier, OutboxSender, Send
 from bot.router import Router
@@ -58,6 +59,7 @@ class Quorum:
     notifier: OutboxNotifier
     ensemble: SharedEnsemble
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    charts: ChartPool | None = None
 
     async def start_sender(self, send: Send) -> OutboxSender:
         sender = OutboxSender(self.database, send)
@@ -69,6 +71,8 @@ class Quorum:
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self.charts is not None:
+            await asyncio.to_thread(self.charts.close)
         await self.ensemble.close()
         await self.database.dispose()
 
@@ -94,10 +98,11 @@ async def assemble(settings: Settings, options: RunOptions, box: SecretBox | Non
     service = QuorumService(
         database, settings, gateway=gateway, box=box, control=runtime.control(), clock=runtime.clock
     )
-    router = build_router(service, bot_username=bot_username, candles=_candles_of(runtime))
+    charts = ChartPool()  # drawn in a child process: a chart in this one would stall every user's command
+    router = build_router(service, bot_username=bot_username, charts=charts, candles=_candles_of(runtime))
     await runtime.start(refresh_every_s=options.refresh_every_s)
     logger.info("{} engines resumed from the database", len(runtime.manager.engines))
-    return Quorum(database, settings, runtime, service, router, notifier, ensemble)
+    return Quorum(database, settings, runtime, service, router, notifier, ensemble, charts=charts)
 
 
 async def _replayed_until(database: Database) -> int | None:
