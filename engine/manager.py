@@ -2,7 +2,9 @@
 
 Live, each engine is one named task that sleeps to the next tick of the clock and steps; a crash is logged
 with the pair, the user is told, and the engine restarts after an exponential backoff without touching any
-other engine; the fifth crash within an hour pauses the pair with status `error` and the reason. In a replay
+other engine; the fifth crash within an hour pauses the pair with status `error` and the reason. An exchange that
+cannot be reached (TransientExchangeError, after the client's own retries) is not a crash: the user is told once,
+and the step is retried with the same backoff for as long as the outage lasts. In a replay
 the manager steps every engine itself, tick by tick, on the simulated clock: the same step() either way.
 Stopping is cancel, then await with a timeout; a step is never cancelled between recording an order and
 booking its answer, because cancellation is only delivered while an engine sleeps.
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field, replace
 
 from loguru import logger
 
+from adapters.exchange.errors import TransientExchangeError
 from engine.clock import Clock
 from engine.events import EngineEvent, EventKind
 from engine.notifier import Notifier
@@ -34,6 +37,7 @@ class Supervision:
     last_error: str | None = None
     status: str = "starting"
     last_step_ms: int | None = None  # the tick of the last finished step (crashed or not): for health checks
+    unreachable: bool = False  # the exchange could not be reached at the last step (the user has been told)
 
     def crashed(self, now: float, error: str) -> int:
         self.crashes = [t for t in self.crashes if now - t < 3600] + [now]
@@ -132,6 +136,14 @@ class MultiPairManager:
             return False
         try:
             await engine.step(now)
+        except TransientExchangeError as exc:  # an outage, not a bug: retried for as long as it lasts
+            logger.bind(user=key[0], symbol=key[1]).warning("the exchange cannot be reached: {}", exc)
+            await self._beat(engine, "error", f"{type(exc).__name__}: {exc}")
+            if not watch.unreachable:
+                watch.unreachable = True
+                await self._tell(engine, f"{engine.symbol}: {exc} The engine keeps trying until it answers.")
+            engine.restart()
+            return True
         except Exception as exc:  # noqa: BLE001 - the supervisor's whole job
             error = f"{type(exc).__name__}: {exc}"
             logger.bind(user=key[0], symbol=key[1]).exception("engine crashed")
@@ -145,6 +157,7 @@ class MultiPairManager:
                 engine.restart()
             return True
         watch.status = "paused" if engine.config.paused else "running"
+        watch.unreachable = False
         return False
 
     async def _give_up(self, engine: PairEngine, error: str, count: int) -> None:

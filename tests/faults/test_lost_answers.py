@@ -5,7 +5,9 @@ the Binance emulator, real ccxt over HTTP, the engine trading every cycle (open,
 - an exit whose answer is lost: the round trip is closed on the exit's fills for its reason, not "closed by the
   exchange" at the entry price;
 - a stop loss whose answer is lost: the trade stands (no second entry opens beside it); it is protected once the
-  exchange answers, whether the stop had been placed or not.
+  exchange answers, whether the stop had been placed or not;
+- an outage (every private request fails for a while): not a crash; the user is told once, the pair is never put
+  in `error`, and trading goes on once the exchange answers.
 
 After each, the exchange's books and Quorum's agree in full (tests/faults/exchange_books.py)."""
 
@@ -21,8 +23,10 @@ from db.database import Database
 from db.models import TradeRow
 from engine.events import EventKind
 from engine.ids import Intent, client_order_id
-from tests.engine.live_support import START, migrated_database
+from tests.engine.live_support import MINUTE, START, migrated_database
 from tests.exchange.binance_emulator import BinanceEmulator, Fault
+from tests.exchange.conftest import eventually
+from tests.exchange.emulator_server import RandomFaults
 from tests.faults.exchange_books import audit
 from tests.faults.exchange_world import RETRIES, SYMBOL, World, fault_world
 
@@ -121,4 +125,29 @@ async def test_stop_loss_when_its_answer_is_lost_then_the_trade_stands_and_is_pr
     assert (trade.status, trade.close_reason) == ("closed", "signal")
     await world.tick()  # flat again: the next entry opens
     assert [t.status for t in await _trades(world.database)] == ["closed", "open"]
+    await _books_agree(world)
+
+
+async def test_outage_when_every_private_request_fails_for_a_while_then_no_crash_and_trading_goes_on(
+    world: World,
+) -> None:
+    user_id, emulator = _only(world)
+    await world.runtime.start()
+    await world.all_stepped()  # START: a trade opens
+    emulator.random_faults = RandomFaults(rate=1.0, mix=(("503", Fault("status", status=503)),))
+    watch = world.runtime.manager.supervision[(user_id, SYMBOL)]
+
+    world.now += MINUTE
+    await world.clock.advance_to(world.now)
+    failed_steps = 8  # each step gives up after every attempt at one read; five crashes used to mean `error`
+    await eventually(lambda: emulator.random_faults.counts["503"] >= failed_steps * ALL_ATTEMPTS, timeout=60)
+    assert (watch.status, watch.crashes, watch.unreachable) == ("running", [], True)
+    emulator.random_faults = None
+    await eventually(lambda: not watch.unreachable, timeout=30)  # the step at START + 1 minute: the trade closes
+    await world.tick()  # and the next one opens a new one
+
+    told = [e.message for e in world.notifier.events if e.kind is EventKind.ENGINE_ERROR]
+    assert len(told) == 1 and "cannot be reached" in told[0]
+    assert not watch.unreachable and watch.crashes == []
+    assert [(t.status, t.close_reason) for t in await _trades(world.database)] == [("closed", "signal"), ("open", None)]
     await _books_agree(world)
