@@ -82,11 +82,13 @@ async def test_engines_when_a_fifth_of_private_requests_fail_then_no_duplicate_n
         r.fault for e in world.emulators.values() for r in e.requests if r.fault and r.method in ("POST", "DELETE")
     )
     unknown = sum(1 for e in world.notifier.events if e.kind is EventKind.ORDER_UNKNOWN)
+    unreachable = sum(1 for e in world.notifier.events if "cannot be reached" in e.message)
     print(
         f"\nexchange faults: {books.orders} orders ({dict(books.intents)}), {books.fills} fills, {USERS} engines, "
         f"{ticks + QUIET_TICKS} cycles; {sum(faults.values())} faults in {private} private requests "
         f"({dict(faults)}; on order placement/cancel: {dict(order_faults)}); {unknown} orders unknown for a while, "
-        f"{crashes} engine crashes recovered; duplicates {len(books.duplicates)}, lost fills {len(books.lost_fills)}, "
+        f"{unreachable} steps retried as the exchange could not be reached, {crashes} engine crashes recovered; "
+        f"duplicates {len(books.duplicates)}, lost fills {len(books.lost_fills)}, "
         f"dead engines {len(dead) + len(in_error)}; wall {wall:.0f} s"
     )
     assert books.orders >= ORDERS and books.fills >= books.intents["en"]
