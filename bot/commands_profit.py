@@ -1,9 +1,10 @@
 """/profit (the metrics and an equity chart), /top (the opt-in leaderboard), /chart (candles with the user's
 entries and exits).
 
-Charts are drawn by a `Charts` (matplotlib by default, in a worker thread so the event loop keeps serving other
-users); tests inject a cheap one. The service holds no candles, so /chart takes a `CandleSource` from whoever
-runs the engines (their market data); without one it says so.
+Charts are drawn by a `Charts` (matplotlib by default, called in a worker thread so the event loop keeps serving
+other users; `quorum run` draws in a child process, bot/chart_pool.py); tests inject a cheap one. The service
+holds no candles, so /chart takes a `CandleSource` from whoever runs the engines (their market data); without one it
+says so.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from loguru import logger
 
 from adapters.ai.factory import build_shared_ensemble
 from adapters.ai.shared import SharedEnsemble
+from bot.chart_pool import ChartPool
 from bot.commands import build_router
 from bot.health_http import Check, HealthServer
 from bot.outbox import OutboxNotifier, OutboxSender, Send
@@ -82,6 +83,7 @@ class Quorum:
     closers: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
     scheduler: Any = None
     http: HealthServer | None = None
+    charts: ChartPool | None = None
 
     async def start_http(self, telegram: Check | None = None) -> None:
         """/healthz, /readyz and /metrics on METRICS_PORT; telegram: its readiness check (None: console)."""
@@ -118,8 +120,8 @@ class Quorum:
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
-        for close in self.closers:
-            await close()
+        if self.charts is not None:
+            await asyncio.to_thread(self.charts.close)
         await self.ensemble.close()
         for close in self.closers:
             await close()
@@ -160,10 +162,21 @@ async def assemble(settings: Settings, options: RunOptions, box: SecretBox | Non
         clock=runtime.clock,
     )  # fmt: skip
     service.context.on_outbox = notifier.queued.set  # operator notices and broadcasts leave at once
-    router = build_router(service, bot_username=bot_username, candles=_candles_of(runtime))
+    charts = ChartPool()  # drawn in a child process: a chart in this one would stall every user's command
+    router = build_router(service, bot_username=bot_username, charts=charts, candles=_candles_of(runtime))
     jobs = Jobs(runtime, DailySummaries(database, counted), periods=periods, news=news)
     quorum = Quorum(
-        database, settings, runtime, service, router, notifier, ensemble, jobs, replay=world, closers=closers
+        database,
+        settings,
+        runtime,
+        service,
+        router,
+        notifier,
+        ensemble,
+        jobs,
+        replay=world,
+        closers=closers,
+        charts=charts,
     )
     if gateway_role:
         from bot.run_roles import start_scheduler

@@ -15,6 +15,7 @@ from telegram.ext import AIORateLimiter, Application, CallbackQueryHandler, Cont
 from bot.alerts import split_message
 from bot.replies import Reply
 from bot.router import Actor, Router
+from bot.update_order import PerUserOrder
 
 CAPTION_LIMIT = 1024
 SECRET_COMMANDS = frozenset({"connect"})  # their message is deleted from the chat once read
@@ -27,6 +28,7 @@ def build_application(
     the token), e.g. a self-hosted Bot API server."""
     base_file_url = base_url[: -len("/bot")] + "/file/bot" if base_url.endswith("/bot") else base_url
     builder = Application.builder().token(token).base_url(base_url).base_file_url(base_file_url)
+    builder = builder.concurrent_updates(PerUserOrder())  # users at once, each user's commands in order
     if rate_limit:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]  # PTB generics
     app = builder.build()
@@ -63,8 +65,9 @@ class TelegramTransport:
         message, actor = update.effective_message, self.actor(update)
         if message is None or actor is None or not message.text:
             return
-        name = message.text.split()[0][1:].partition("@")[0].lower()
-        if name in SECRET_COMMANDS and len(message.text.split()) > 2:  # a key in the chat: take it out of sight
+        words = message.text.split()
+        name = words[0][1:].partition("@")[0].lower()
+        if name in SECRET_COMMANDS and len(words) > 2 and words[1].lower() != "paper":  # a key: out of sight
             try:
                 await message.delete()
             except TelegramError as error:

@@ -20,6 +20,20 @@ class Intent(StrEnum):
     END = "xe"  # the end of a replay
 
 
+# Why a position was closed, by the intent of the order that closed it (the reasons Trader.exit is given).
+EXIT_REASONS = {Intent.EXIT: "signal", Intent.UNPROTECTED: "unprotected", Intent.CLOSE: "user_close",
+                Intent.END: "end_of_replay"}  # fmt: skip
+
+
+def intent_of(client_order_id: str) -> Intent | None:
+    """The intent a client order id of client_order_id() was made for; None for an id of another origin."""
+    parts = client_order_id.split("-")
+    try:
+        return Intent(parts[2]) if len(parts) == 4 and parts[0].startswith("q") else None
+    except ValueError:
+        return None
+
+
 def _base36(number: int) -> str:
     digits = "0123456789abcdefghijklmnopqrstuvwxyz"
     if number == 0:

@@ -2,7 +2,9 @@
 
 Live, each engine is one named task that sleeps to the next tick of the clock and steps; a crash is logged
 with the pair, the user is told, and the engine restarts after an exponential backoff without touching any
-other engine; the fifth crash within an hour pauses the pair with status `error` and the reason. In a replay
+other engine; the fifth crash within an hour pauses the pair with status `error` and the reason. An exchange that
+cannot be reached (TransientExchangeError, after the client's own retries) is not a crash: the user is told once,
+and the step is retried with the same backoff for as long as the outage lasts. In a replay
 the manager steps every engine itself, tick by tick, on the simulated clock: the same step() either way.
 Stopping is cancel, then await with a timeout; a step is never cancelled between recording an order and
 booking its answer, because cancellation is only delivered while an engine sleeps. A live step that ran a cycle
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field, replace
 
 from loguru import logger
 
+from adapters.exchange.errors import TransientExchangeError
 from engine.clock import Clock
 from engine.events import EngineEvent, EventKind
 from engine.notifier import Notifier
@@ -39,6 +42,7 @@ class Supervision:
     status: str = "starting"
     last_step_ms: int | None = None  # the tick of the last finished step (crashed or not): for health checks
     step_since: float | None = None  # time.monotonic() when the live step it is in began (None: between steps)
+    unreachable: bool = False  # the exchange could not be reached at the last step (the user has been told)
 
     def crashed(self, now: float, error: str) -> int:
         self.crashes = [t for t in self.crashes if now - t < 3600] + [now]
@@ -158,6 +162,14 @@ class MultiPairManager:
     async def _step(self, engine: PairEngine, watch: Supervision, now: int) -> bool:
         try:
             await engine.step(now)
+        except TransientExchangeError as exc:  # an outage, not a bug: retried for as long as it lasts
+            logger.warning("the exchange cannot be reached: {}", exc)  # user_id, symbol, cycle: the step's context
+            await self._beat(engine, "error", f"{type(exc).__name__}: {exc}")
+            if not watch.unreachable:
+                watch.unreachable = True
+                await self._tell(engine, f"{engine.symbol}: {exc} The engine keeps trying until it answers.")
+            engine.restart()
+            return True
         except Exception as exc:  # noqa: BLE001 - the supervisor's whole job
             error = f"{type(exc).__name__}: {exc}"
             if self.outage is not None and is_unavailable(exc):
@@ -178,6 +190,7 @@ class MultiPairManager:
             return True
         watch.status = "paused" if engine.config.paused else "running"
         watch.last_step_ms = now
+        watch.unreachable = False
         return False
 
     async def _give_up(self, engine: PairEngine, error: str, count: int) -> None:

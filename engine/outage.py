@@ -28,6 +28,7 @@ def is_unavailable(exc: BaseException) -> bool:
 
     return check(exc)
 
+
 Probe = Callable[[], Awaitable[None]]
 
 

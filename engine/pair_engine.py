@@ -25,14 +25,14 @@ from domain.vote import ConsensusResult
 from engine.breaker_alerts import breaker_alert
 from engine.events import CLOSE_KINDS, EngineEvent, EventKind
 from engine.formatting import REASON_WORDS, amount, price, signed
-from engine.ids import Intent
+from engine.ids import EXIT_REASONS, Intent, intent_of
 from engine.market_hub import MarketHub
 from engine.notifier import Notifier
 from engine.pending_entry import approved_from, approved_json
 from engine.records import ClosedTrade, DecisionRecord, EquityPoint
 from engine.state import PairState, UserBook
 from engine.store import EngineStore
-from engine.trader import ProtectionFailed, Trader
+from engine.trader import ProtectionFailed, ProtectionUnknown, Trader
 from risk import (
     BreakerEvent,
     MarketConditions,
@@ -146,16 +146,23 @@ class PairEngine:
             if order is None and keep_unsent and cid in keep_unsent:
                 kept.add(cid)
             elif order is None:
+                if unresolved.purpose in ("stop_loss", "take_profit") and self.state.open_trade is not None:
+                    continue  # never placed: resync places it, under the same id
                 await self.store.order_failed(
                     self.user_id, cid, "never reached the exchange: the engine stopped before sending it",
                     OrderStatus.REJECTED,
                 )  # fmt: skip
             else:
                 await self.store.order_update(self.user_id, order, unresolved.purpose)
-                if unresolved.purpose == "exit" and order.filled > 0:
-                    self._exits.append(order)  # the position it closed is settled with it (resync)
-                if unresolved.purpose == "entry" and self.state.open_trade is None and order.filled > 0:
+                trade = self.state.open_trade
+                if unresolved.purpose == "entry" and trade is None and order.filled > 0:
                     await self._adopt_entry(order, unresolved.row, now_ms)
+                elif unresolved.purpose == "exit" and trade is not None and order.status is OrderStatus.FILLED:
+                    if unresolved.row > trade.entry_row:  # the exit of this trade, its answer lost: close on it
+                        reason = EXIT_REASONS.get(intent_of(cid) or Intent.EXIT, "signal")
+                        await self._closed(await self.trader.closed(trade, order, unresolved.row, reason, now_ms))
+                elif unresolved.purpose == "exit" and order.filled > 0:
+                    self._exits.append(order)  # the position it closed is settled with it (resync)
         await self._booked_entry(now_ms)
         return kept
 
@@ -205,7 +212,15 @@ class PairEngine:
             if closed is not None:
                 await self._closed(closed)
             return
-        protected = await self.trader.protect(trade, now_ms)
+        try:
+            protected = await self.trader.protect(trade, now_ms)
+        except ProtectionFailed as exc:
+            await self._closed(exc.closed)
+            await self._event(EventKind.ENGINE_ERROR, now_ms, f"{self.symbol}: {exc}")
+            return
+        except ProtectionUnknown as exc:  # settled by a later reconcile, then protected by the next resync
+            protected = exc.trade
+            await self._unknown(exc.client_order_id, now_ms)
         if protected != trade:
             await self._save(replace(self.state, open_trade=protected))
 
@@ -225,6 +240,10 @@ class PairEngine:
         process = getattr(self.exchange, "process", None)
         if process is not None:  # the paper exchange: evaluate resting orders, funding, liquidations now
             changed = await process([self.symbol])
+        if self.unknown_orders:  # first: a lost answer may have opened or closed the trade
+            await self.reconcile(now_ms)
+            if not self.unknown_orders:
+                await self.resync(now_ms)  # an adopted entry, or one whose protection was unconfirmed, is protected
         trade = self.state.open_trade
         if trade is not None and (changed or process is None or await self.trader.position() is None):
             try:
@@ -237,8 +256,6 @@ class PairEngine:
         elif changed:
             for order in changed:
                 await self.store.order_update(self.user_id, order, "exit")
-        if self.unknown_orders:
-            await self.reconcile(now_ms)
         position = await self.mark(now_ms)
         moment = self._moment(now_ms)
         pair_step = self.risk.streak_breaker.advance(self.state.breaker, moment)
@@ -359,6 +376,9 @@ class PairEngine:
         await self._save(replace(self.state, pending_entry=pending))
         try:
             opened = await self.trader.enter(verdict, now_ms, now_ms)
+        except ProtectionUnknown as exc:  # the entry filled: the trade stands, its protection completes later
+            opened = exc.trade
+            await self._unknown(exc.client_order_id, now_ms)
         except ProtectionFailed as exc:
             await self._closed(exc.closed)
             await self._save(replace(self.state, pending_entry=None))

@@ -39,6 +39,15 @@ class ProtectionFailed(ExchangeError):
         self.closed = closed
 
 
+class ProtectionUnknown(OrderStateUnknown):
+    """The exchange could not confirm a protective order of an open trade: the trade stands (`trade`: with the
+    protective orders confirmed so far) and the order is settled, and the protection completed, later."""
+
+    def __init__(self, exc: OrderStateUnknown, trade: OpenTrade) -> None:
+        super().__init__(str(exc), exc.client_order_id)
+        self.trade = trade
+
+
 def _fills_value(order: Order) -> tuple[Decimal, Decimal, Decimal]:
     """(sum of price * amount, amount, fee) over the order's fills; the order's own figures without fills."""
     if order.fills:
@@ -132,8 +141,8 @@ class Trader:
             )  # fmt: skip
             try:
                 await self.send(request, purpose)
-            except OrderStateUnknown:
-                raise
+            except OrderStateUnknown as exc:
+                raise ProtectionUnknown(exc, replace(trade, protective=protective)) from exc
             except ExchangeError as exc:
                 opened = replace(trade, protective=protective)
                 closed = await self.exit(opened, trade.candle_ts, Intent.UNPROTECTED, now_ms, "unprotected")

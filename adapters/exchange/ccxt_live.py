@@ -275,7 +275,7 @@ class CcxtExchange:
         # listed every new id is "cannot tell".
         existing = await self._search(fitted.client_order_id, fitted.symbol)
         if existing.order is not None:
-            return await self._order(existing.order, info.symbol, fitted.client_order_id)
+            return await self._answered(existing.order, fitted, info.symbol)
         since = datetime_to_ms(utc_now()) - _CLOCK_SKEW_MS
         attempt = 0
         while True:
@@ -315,7 +315,7 @@ class CcxtExchange:
         except ExchangeError as error:
             return self._unknown_order(request, symbol, "", str(error))
         if result.order is not None:
-            return await self._order(result.order, symbol, request.client_order_id)
+            return await self._answered(result.order, request, symbol)
         if result.verdict is lookup.Verdict.ABSENT:
             return None
         return self._unknown_order(request, symbol, "", result.reason)
@@ -350,7 +350,15 @@ class CcxtExchange:
                 )
             except ExchangeError as error:
                 return self._unknown_order(request, symbol, str(raw["id"]), str(error))
-        return await self._order(raw, request.symbol, request.client_order_id)
+        return await self._answered(raw, request, symbol)
+
+    async def _answered(self, raw: dict[str, Any], request: OrderRequest, symbol: str) -> Order:
+        """create_order's result: the order with its fills, or UNKNOWN (with its id) when it filled and its fills
+        cannot be read now, so the caller settles it later instead of booking a fill without price and fee."""
+        try:
+            return await self._order(raw, symbol, request.client_order_id, strict=True)
+        except lookup.FillsUnreadable as error:
+            return self._unknown_order(request, symbol, str(raw.get("id") or ""), str(error))
 
     async def cancel_order(self, order_id: str, symbol: str) -> Order:
         info = await self.market(symbol)
@@ -412,13 +420,21 @@ class CcxtExchange:
                 f"again; Quorum will ask later, or check it on {name}.",
                 client_order_id,
             )
-        return await self._order(result.order, info.symbol, client_order_id) if result.order is not None else None
+        if result.order is None:
+            return None
+        try:
+            return await self._order(result.order, info.symbol, client_order_id, strict=True)
+        except lookup.FillsUnreadable as error:
+            raise OrderStateUnknown(
+                f"Order {client_order_id} filled, but {error}; Quorum will read it again.", client_order_id
+            ) from None
 
-    async def _order(self, raw: dict[str, Any], symbol: str, client_order_id: str = "") -> Order:
-        """The domain order; one reported filled without its fills gets them from the exchange's trade history."""
+    async def _order(self, raw: dict[str, Any], symbol: str, client_order_id: str = "", strict: bool = False) -> Order:
+        """The domain order; one reported filled without its fills gets them from the exchange's trade history
+        (strict: lookup.FillsUnreadable when they cannot be read now)."""
         order = mapping.order(raw, symbol, client_order_id)
         context, ccxt_symbol = self._lookup_context(), self._ccxt_symbol(symbol)
-        return await lookup.with_trades(context, order, ccxt_symbol, raw.get("timestamp"), self._detail)
+        return await lookup.with_trades(context, order, ccxt_symbol, raw.get("timestamp"), self._detail, strict)
 
     async def fetch_open_orders(self, symbol: str | None = None) -> list[Order]:
         await self.load_markets()

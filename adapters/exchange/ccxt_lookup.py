@@ -46,6 +46,10 @@ class LookupResult:
 ABSENT = LookupResult(Verdict.ABSENT)
 
 
+class FillsUnreadable(Exception):
+    """The order filled, and its trades cannot be read right now (a network failure after every retry)."""
+
+
 @dataclass(frozen=True, slots=True)
 class LookupLimits:
     """How much a scan reads before it says "cannot tell": pages per order list (each at most page_size rows, or
@@ -82,13 +86,19 @@ async def order_by_client_id(
 
 
 async def with_trades(
-    ctx: LookupContext, order: Order, ccxt_symbol: str, since: int | None, describe: Callable[[BaseException], str]
+    ctx: LookupContext,
+    order: Order,
+    ccxt_symbol: str,
+    since: int | None,
+    describe: Callable[[BaseException], str],
+    strict: bool = False,
 ) -> Order:
     """The order with its fills from the trade history, when it reports a fill but carries none.
 
     Binance's order query, and its USDT-M order and cancel answers, carry neither fills nor fee. Reading the
     trades is best effort: if it fails the order is returned as found (no fills), never lost and never re-sent.
-    describe words an error for the logs (no credential in it).
+    strict: a network failure (after every retry) raises FillsUnreadable instead, for a caller that would
+    otherwise book the fill without its price and fee. describe words an error for the logs (no credential in it).
     """
     if order.filled <= 0 or order.fills or order.id.startswith(mapping.CONDITIONAL_ID_PREFIX):
         return order
@@ -97,6 +107,8 @@ async def with_trades(
     except Exception as error:  # an outage or a surprise in the trades must not cost the order itself
         detail = f"{type(error).__name__}: {describe(error)}"
         logger.warning("{} could not read the trades of order {}: {}", ctx.exchange_id, order.id, detail)
+        if strict and isinstance(error, ccxt.NetworkError):
+            raise FillsUnreadable(f"the trades of its fill cannot be read right now ({type(error).__name__})") from None
         return order
     if trades is None:
         return order

@@ -60,6 +60,7 @@ class FakeLLMServer:
     _sent_events: dict[str, asyncio.Event] = field(default_factory=dict)
     on_request: Callable[[str, dict[str, Any]], None] | None = None
     answer: Callable[[str, dict[str, Any]], Reply | None] | None = None  # (model, body) -> a reply for this request
+    respond: Callable[[dict[str, Any]], Reply] | None = None  # set: the reply from the request body, not the model
 
     async def start(self) -> FakeLLMServer:
         app = web.Application()
@@ -77,9 +78,12 @@ class FakeLLMServer:
         body = await request.json()
         self.requests.append((request.path, dict(request.headers), body))
         model = body.get("model", "")
-        reply = (self.answer(model, body) if self.answer is not None else None) or self.replies.get(
-            model, Reply(status=404)
-        )
+        if self.respond is not None:
+            reply = self.respond(body)
+        else:
+            reply = (self.answer(model, body) if self.answer is not None else None) or self.replies.get(
+                model, Reply(status=404)
+            )
         if reply.delay_s:
             await asyncio.sleep(reply.delay_s)
         if reply.hang:

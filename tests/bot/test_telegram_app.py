@@ -1,12 +1,15 @@
 """The Telegram transport over real HTTP: python-telegram-bot's Application against the fake Bot API server,
 feeding a Router. Secrets are deleted from the chat, a button edits its message in place, a long reply arrives
-in parts, an image arrives intact, a command in a group that needs a private chat is refused."""
+in parts, an image arrives intact, a command in a group that needs a private chat is refused; users are served at
+once, each user's commands in order."""
 
 from __future__ import annotations
 
+import asyncio
 import struct
 import zlib
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 from telegram.ext import Application
@@ -64,19 +67,26 @@ async def telegram() -> AsyncIterator[FakeTelegram]:
         yield fake
 
 
-@pytest.fixture
-async def app(telegram: FakeTelegram) -> AsyncIterator[Application]:
-    router = _router()
+@asynccontextmanager
+async def _running(telegram: FakeTelegram, router: Router) -> AsyncIterator[Application]:
     application = build_application(telegram.token, router, base_url=telegram.base_url, rate_limit=False)
     await application.initialize()
     await register_commands(application, router)
     await application.start()
     assert application.updater is not None
     await application.updater.start_polling(poll_interval=0.0, timeout=1)
-    yield application
-    await application.updater.stop()
-    await application.stop()
-    await application.shutdown()
+    try:
+        yield application
+    finally:
+        await application.updater.stop()
+        await application.stop()
+        await application.shutdown()
+
+
+@pytest.fixture
+async def app(telegram: FakeTelegram) -> AsyncIterator[Application]:
+    async with _running(telegram, _router()) as application:
+        yield application
 
 
 async def test_command_when_sent_then_the_router_answers_and_the_menu_is_registered(
@@ -103,6 +113,47 @@ async def test_connect_when_keys_are_in_the_message_then_it_is_deleted_and_never
     [reply] = await telegram.wait_for_reply(ann)
     assert telegram.message(ann, sent.message_id).deleted
     assert "KEY-abc123" not in reply.text and "SECRET-xyz789" not in reply.text
+
+
+async def test_connect_paper_when_sent_then_the_message_stays_as_it_holds_no_secret(
+    telegram: FakeTelegram, app: Application
+) -> None:
+    ann = telegram.user(1006, "Ann")
+    sent = await telegram.send_text(ann, "/connect paper 10000")
+    await telegram.wait_for_reply(ann)
+    assert not telegram.message(ann, sent.message_id).deleted and telegram.calls["deleteMessage"] == 0
+
+
+async def test_commands_when_one_user_waits_on_a_slow_one_then_others_are_served_and_theirs_keep_their_order(
+    telegram: FakeTelegram,
+) -> None:
+    release, order = asyncio.Event(), []
+    router = Router()
+
+    async def slow(actor: Actor, args: list[str]) -> Reply:
+        order.append(f"slow {actor.name}")
+        await release.wait()  # a chart being drawn, a database write, a reply held by the flood limit
+        return Reply("slow done")
+
+    async def fast(actor: Actor, args: list[str]) -> Reply:
+        order.append(f"fast {actor.name}")
+        return Reply("fast done")
+
+    router.command(Command("slow", "/slow", "slow", slow))
+    router.command(Command("fast", "/fast", "fast", fast))
+    ann, ben = telegram.user(1101, "Ann"), telegram.user(1102, "Ben")
+    async with _running(telegram, router):
+        try:
+            await telegram.send_text(ann, "/slow")
+            await telegram.send_text(ann, "/fast")
+            await telegram.send_text(ben, "/fast")
+            [ben_reply] = await telegram.wait_for_reply(ben)  # Ann's slow command holds only Ann's
+            assert ben_reply.text == "fast done" and order == ["slow Ann", "fast Ben"] and not telegram.sent(ann)
+        finally:
+            release.set()  # the application stops only once its handlers are done
+        first, second = await telegram.wait_for_reply(ann, count=2)
+    assert (first.text, second.text) == ("slow done", "fast done")
+    assert order == ["slow Ann", "fast Ben", "fast Ann"]
 
 
 async def test_connect_when_sent_in_a_group_then_refused_and_the_keys_taken_down_where_possible(

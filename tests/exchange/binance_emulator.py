@@ -45,10 +45,10 @@ class BinanceEmulator(EmulatorServer):
         body = await request.text()
         params = dict(parse_qsl(raw_query, keep_blank_values=True))
         params.update(parse_qsl(body, keep_blank_values=True))
-        fault = self._record(request, params)
+        route = ROUTES.get((request.method, request.path))
+        fault = self._record(request, params, private=route is not None and route[1])
         if fault is not None and not fault.after_processing:
             return await self._apply_fault(request, fault)
-        route = ROUTES.get((request.method, request.path))
         if route is None:
             self.unhandled.append(f"{request.method} {request.path}")
             return web.json_response({"code": -1, "msg": f"not emulated: {request.path}"}, status=404)
@@ -58,6 +58,8 @@ class BinanceEmulator(EmulatorServer):
                 self._authenticate(request, raw_query if request.method in {"GET", "DELETE"} else body, params)
             payload = handler(self, params)
         except BinanceApiError as error:
+            if fault is not None:  # a refusal's answer is lost all the same
+                return await self._apply_fault(request, fault)
             return web.json_response({"code": error.code, "msg": error.msg}, status=error.status)
         if fault is not None:
             return await self._apply_fault(request, fault)

@@ -208,10 +208,10 @@ class BybitEmulator(EmulatorServer):
         params: dict[str, Any] = dict(parse_qsl(raw_query, keep_blank_values=True))
         if body:
             params.update({key: str(value) for key, value in json.loads(body).items()})
-        fault = self._record(request, params)
+        route = ROUTES.get((request.method, request.path))
+        fault = self._record(request, params, private=route is not None and route[1])
         if fault is not None and not fault.after_processing:
             return await self._apply_fault(request, fault)
-        route = ROUTES.get((request.method, request.path))
         if route is None:
             self.unhandled.append(f"{request.method} {request.path}")
             return web.json_response({"retCode": 10001, "retMsg": f"not emulated: {request.path}"}, status=404)
@@ -222,6 +222,8 @@ class BybitEmulator(EmulatorServer):
             result = handler(self, params)
         except BybitApiError as error:
             self.refusals.append(error.code)
+            if fault is not None:  # a refusal's answer is lost all the same
+                return await self._apply_fault(request, fault)
             return web.json_response(_envelope(error.code, error.msg, {}))
         if fault is not None:
             return await self._apply_fault(request, fault)

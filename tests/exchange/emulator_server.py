@@ -1,11 +1,12 @@
 """What the Binance and Bybit emulators share: a real aiohttp server on 127.0.0.1, a log of every request, and
-faults injected per endpoint and per count. Each exchange's emulator adds its routes, its signature check and
-the body its errors come in."""
+faults injected per endpoint and per count, or drawn at random (seeded) for a share of the private requests.
+Each exchange's emulator adds its routes, its signature check and the body its errors come in."""
 
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict, deque
+import random
+from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -43,6 +44,43 @@ class RecordedRequest:
     method: str
     path: str
     params: dict[str, str]
+    fault: str = ""  # the name of the random fault it suffered, if any
+
+
+# What a flaky exchange does to a long-running bot, one kind in five each: refused before it takes effect (429,
+# 503), or taken effect with the answer lost (500, an answer later than the client waits, a dropped connection).
+RANDOM_FAULT_MIX: tuple[tuple[str, Fault], ...] = (
+    ("429", Fault("status", status=429, retry_after=1)),
+    ("5xx before", Fault("status", status=503)),
+    ("5xx after", Fault("status", status=500, after_processing=True)),
+    ("timeout", Fault("hang", after_processing=True)),
+    ("lost response", Fault("drop", after_processing=True)),
+)
+
+
+@dataclass
+class RandomFaults:
+    """A seeded draw: each private (signed) request suffers a fault with probability `rate`, its kind picked
+    uniformly from `mix`. `counts` tallies the faults dealt by kind; the same seed deals the same sequence."""
+
+    rate: float
+    seed: int = 0
+    mix: tuple[tuple[str, Fault], ...] = RANDOM_FAULT_MIX
+    counts: Counter[str] = field(default_factory=Counter)
+    enabled: bool = True
+    _rng: random.Random = field(init=False)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.rate <= 1 or not self.mix:
+            raise ValueError("rate must be within 0..1 and the mix must name at least one fault")
+        self._rng = random.Random(self.seed)
+
+    def draw(self) -> tuple[str, Fault] | None:
+        if not self.enabled or self._rng.random() >= self.rate:
+            return None
+        name, fault = self._rng.choice(self.mix)
+        self.counts[name] += 1
+        return name, fault
 
 
 @dataclass
@@ -55,6 +93,7 @@ class EmulatorServer:
     _runner: web.AppRunner | None = None
     _release: asyncio.Event = field(default_factory=asyncio.Event)
     base_url: str = ""
+    random_faults: RandomFaults | None = None  # set: private requests fail at random, on top of inject()
 
     # --- lifecycle ---
     async def start(self) -> str:
@@ -82,13 +121,19 @@ class EmulatorServer:
         return sum(1 for r in self.requests if r.method == method.upper() and r.path == path)
 
     # --- plumbing for the exchange emulators ---
-    def _record(self, request: web.Request, params: dict[str, str]) -> Fault | None:
-        """Log the request and take the next fault queued for its endpoint, if any."""
-        self.requests.append(RecordedRequest(request.method, request.path, params))
+    def _record(self, request: web.Request, params: dict[str, str], private: bool = False) -> Fault | None:
+        """Log the request and take the next fault queued for its endpoint, if any; else, for a private
+        request, the random draw's."""
+        recorded = RecordedRequest(request.method, request.path, params)
+        self.requests.append(recorded)
         queue = self._faults.get((request.method, request.path))
         fault = queue.popleft() if queue else None
         for method, path, armed, times in self._armed.pop((request.method, request.path), []):
             self.inject(method, path, armed, times)
+        if fault is None and private and self.random_faults is not None:
+            drawn = self.random_faults.draw()
+            if drawn is not None:
+                recorded.fault, fault = drawn
         return fault
 
     async def _apply_fault(self, request: web.Request, fault: Fault) -> web.StreamResponse:

@@ -1,7 +1,8 @@
 """Never lose a fill: an order found by lookup (Binance's order query has no fills, no fee) gets its trades read.
 
 Real ccxt binance over HTTP against the emulator. Reading the trades is best effort: when it fails the order is
-still returned as found and never re-sent.
+still returned as found and never re-sent; create_order and the lookup by client id, whose callers book the fills,
+report it unknown instead while the trade history cannot be reached.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from loguru import logger
 
 from adapters.exchange import ccxt_mapping as mapping
 from adapters.exchange.ccxt_live import CcxtExchange
+from adapters.exchange.errors import OrderStateUnknown
 from domain.market import MarketType
 from domain.trading import Order, OrderRequest, OrderSide, OrderStatus, OrderType
 from tests.exchange.binance_emulator import BinanceEmulator, Fault
@@ -168,9 +170,9 @@ async def test_fetch_order_when_trade_query_dropped_once_then_retried_and_fills_
     assert emulator.calls("GET", "/api/v3/myTrades") == 2
 
 
-# --- the trades cannot be read: the order is still returned, never re-sent ---
+# --- the trades cannot be read: the order is never re-sent, nor booked without its fills ---
 @BOTH
-async def test_create_order_when_response_lost_and_trades_always_fail_then_filled_order_without_fills_and_no_resend(
+async def test_create_order_when_response_lost_and_trades_always_fail_then_unknown_with_its_id_and_no_resend(
     make_exchange: ExchangeFactory,
     emulator: BinanceEmulator,
     market_type: MarketType,
@@ -184,14 +186,31 @@ async def test_create_order_when_response_lost_and_trades_always_fail_then_fille
 
     order = await exchange.create_order(market_buy("no-trades-1"))
 
-    assert order.status is OrderStatus.FILLED and order.filled == Decimal("0.01")
-    assert order.client_order_id == "no-trades-1"
-    assert (order.fills, order.fee, order.fee_currency) == ((), Decimal(0), "")
-    assert len(emulator.stored_orders()) == 1 and emulator.calls("POST", ORDER_PATH[market_type]) == 1
+    # Filled, but without its price and fee the books cannot take it: unknown, for the caller to read again later.
+    [placed] = emulator.stored_orders()
+    assert (order.status, order.client_order_id, order.id) == (OrderStatus.UNKNOWN, "no-trades-1", str(placed.order_id))
+    assert emulator.calls("POST", ORDER_PATH[market_type]) == 1
     assert emulator.calls("GET", TRADES_PATH[market_type]) == FAST_RETRIES.max_retries + 1
     warnings = [line for line in log_lines if "could not read the trades of order" in line]
     assert len(warnings) == 1 and order.id in warnings[0]
     assert not any(TEST_SECRET in line or TEST_KEY in line or "signature" in line for line in log_lines)
+
+
+@BOTH
+async def test_fetch_order_by_client_id_when_trades_unreachable_then_unknown_until_they_can_be_read(
+    make_exchange: ExchangeFactory, emulator: BinanceEmulator, market_type: MarketType
+) -> None:
+    exchange = make_exchange(market_type)
+    placed = await exchange.create_order(market_buy("no-trades-3"))
+    emulator.inject("GET", TRADES_PATH[market_type], Fault("status", status=503), times=FAST_RETRIES.max_retries + 1)
+
+    with pytest.raises(OrderStateUnknown, match="no-trades-3 filled, but the trades of its fill cannot be read"):
+        await exchange.fetch_order_by_client_id("no-trades-3", "BTC/USDT")
+    found = await exchange.fetch_order_by_client_id("no-trades-3", "BTC/USDT")
+
+    assert found is not None and found.id == placed.id
+    assert returned_fills(found) == recorded_fills(emulator)
+    assert len(emulator.stored_orders()) == 1
 
 
 @BOTH

@@ -89,6 +89,7 @@ class FakeTelegram(BotApiMethods):
         self.bot = FakeUser(int(bot_id) if bot_id.isdigit() else 1, bot_name, username=bot_username, is_bot=True)
         self.privacy_mode = privacy_mode
         self.clock = clock
+        self.on_message: Callable[[FakeMessage], None] | None = None  # told of every message, users' and the bot's
         self.url = ""
         self.calls: Counter[str] = Counter()
         self.requests: list[ApiCall] = []

@@ -71,6 +71,7 @@ class BotApiMethods:
     _messages: dict[int, dict[int, FakeMessage]]
     _queries: dict[str, CallbackQuery]
     clock: Callable[[], float]
+    on_message: Callable[[FakeMessage], None] | None
     polling: int
     _tick: asyncio.Event
     _poll_generation: int
@@ -97,6 +98,8 @@ class BotApiMethods:
         messages = self._messages[chat.id]
         message = FakeMessage(chat, max(messages, default=0) + 1, self._now(), sender, **fields)
         messages[message.message_id] = message
+        if self.on_message is not None:
+            self.on_message(message)
         self._changed()
         return message
 
