@@ -128,3 +128,20 @@ def all_beaten(runtime: LiveRuntime, now_ms: int, keys: list | None = None) -> b
     """Every engine (or those of `keys`) has finished its step at now_ms and sleeps toward the next tick."""
     watches = runtime.manager.supervision
     return all(watches[key].last_step_ms == now_ms for key in (keys if keys is not None else list(watches)))
+
+
+async def two_paper_traders(database: Database, names: tuple[str, str], first_telegram_id: int) -> tuple[int, int]:
+    """Two users, each with a 10,000 USDT paper account on binance spot and a BTC/USDT pair of 1,000."""
+    from decimal import Decimal
+
+    from db.repositories import AccountRepository, PairRepository, UserRepository
+
+    ids = []
+    async with database.transaction() as session:
+        users, accounts, pairs = UserRepository(session), AccountRepository(session), PairRepository(session)
+        for offset, name in enumerate(names):
+            user, _ = await users.register(first_telegram_id + offset, name.lower(), name)
+            account = await accounts.add_paper(user.id, Decimal(10000), "binance", "spot")
+            await pairs.add(user.id, "BTC/USDT", Decimal(1000), 1, account.id)
+            ids.append(user.id)
+    return ids[0], ids[1]

@@ -17,7 +17,7 @@ from adapters.exchange.port import ExchangePort, MarketData
 from bot.scheduler import Jobs, Periods, start_scheduler, stop_scheduler
 from db.database import Database
 from db.models import EquitySnapshot, ExchangeAccount
-from db.repositories import AccountRepository, PairRepository, UserRepository
+from db.repositories import PairRepository
 from domain.credentials import ExchangeCredentials
 from domain.money import ms_to_datetime
 from engine.daily_summary import DailySummaries
@@ -26,7 +26,7 @@ from engine.housekeeping import reopen_cooled_breakers, snapshot_quiet_accounts
 from engine.live import LiveRuntime
 from engine.notifier import InMemoryNotifier
 from risk import BreakerStatus, LossStreakState
-from tests.engine.live_support import MINUTE, SETTINGS, START, Clients, SteppedClock, all_beaten
+from tests.engine.live_support import MINUTE, SETTINGS, START, Clients, SteppedClock, all_beaten, two_paper_traders
 from tests.exchange.binance_emulator import BinanceEmulator
 from tests.exchange.conftest import eventually
 
@@ -52,14 +52,7 @@ class Hanging:
 
 
 async def _seed(database: Database) -> tuple[int, int]:
-    async with database.transaction() as session:
-        users, accounts, pairs = UserRepository(session), AccountRepository(session), PairRepository(session)
-        gail, _ = await users.register(3001, "gail", "Gail")
-        hugo, _ = await users.register(3002, "hugo", "Hugo")
-        for user in (gail, hugo):
-            account = await accounts.add_paper(user.id, Decimal(10000), "binance", "spot")
-            await pairs.add(user.id, "BTC/USDT", Decimal(1000), 1, account.id)
-        return gail.id, hugo.id
+    return await two_paper_traders(database, ("Gail", "Hugo"), 3001)
 
 
 async def _world(database: Database, emulator: BinanceEmulator) -> tuple[LiveRuntime, dict[int, Hanging], Any]:

@@ -4,19 +4,27 @@ within an hour pauses the pair with status `error` and the reason, and the next 
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from adapters.ai.factory import build_shared_ensemble
 from adapters.exchange.port import ExchangePort, MarketData
 from db.database import Database
 from db.models import ExchangeAccount
-from db.repositories import AccountRepository, HeartbeatRepository, PairRepository, UserRepository
+from db.repositories import HeartbeatRepository, PairRepository
 from domain.credentials import ExchangeCredentials
 from engine.events import EventKind
 from engine.live import LiveRuntime
 from engine.notifier import InMemoryNotifier
-from tests.engine.live_support import MINUTE, SETTINGS, START, Clients, SteppedClock, all_beaten, tick
+from tests.engine.live_support import (
+    MINUTE,
+    SETTINGS,
+    START,
+    Clients,
+    SteppedClock,
+    all_beaten,
+    tick,
+    two_paper_traders,
+)
 from tests.exchange.binance_emulator import BinanceEmulator
 from tests.exchange.conftest import eventually
 
@@ -39,14 +47,7 @@ class Failing:
 
 
 async def _seed(database: Database) -> tuple[int, int]:
-    async with database.transaction() as session:
-        users, accounts, pairs = UserRepository(session), AccountRepository(session), PairRepository(session)
-        erin, _ = await users.register(2001, "erin", "Erin")
-        finn, _ = await users.register(2002, "finn", "Finn")
-        for user in (erin, finn):
-            account = await accounts.add_paper(user.id, Decimal(10000), "binance", "spot")
-            await pairs.add(user.id, "BTC/USDT", Decimal(1000), 1, account.id)
-        return erin.id, finn.id
+    return await two_paper_traders(database, ("Erin", "Finn"), 2001)
 
 
 def _runtime(database: Database, clients: Clients, notifier: InMemoryNotifier, failures: dict[int, int]) -> Any:
