@@ -1,6 +1,7 @@
 """engine.charts renders real PNGs of the requested size, survives empty and one-point input, and keeps
 matplotlib out of `import engine.charts`."""
 
+import itertools
 import struct
 import subprocess
 import sys
@@ -114,7 +115,7 @@ def test_import_when_engine_charts_is_imported_then_matplotlib_is_not_loaded() -
     columns=st.integers(min_value=1, max_value=200),
 )
 def test_envelope_indices_when_any_curve_then_each_columns_ends_and_extremes_are_kept(values, gaps, columns):
-    x = [float(sum(gaps[: i % len(gaps)]) + i) for i in range(len(values))]
+    x = list(itertools.accumulate((float(gaps[i % len(gaps)]) for i in range(len(values))), initial=0.0))[1:]
     other = [-v / 2 for v in values]
 
     keep = envelope_indices(x, (values, other), columns)
