@@ -120,6 +120,7 @@ async def _seed(database: Database, box: SecretBox, keys: list[str]) -> list[int
                 user.id, "binance", ExchangeCredentials(key, f"secret-{key}"), market_type="perpetual"
             )
             await pairs.add(user.id, SYMBOL, Decimal(2000), 2, account.id)
+            await users.set_mode(user.id, "live")  # keys alone trade on paper: these accounts trade for real
             ids.append(user.id)
     return ids
 
