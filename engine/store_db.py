@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 
 from db.database import Database
 from db.models import EquitySnapshot, OrderRow, TradeDecision, TradeRow, UserPair
@@ -24,7 +24,7 @@ from db.repositories import (
     UserStateRepository,
 )
 from db.repositories.results import rowcount
-from domain.money import ms_to_datetime
+from domain.money import ms_to_datetime, to_decimal
 from domain.trading import Order, OrderRequest, OrderStatus, Position
 from engine.records import DecisionRecord, EquityPoint, TradeClose, TradeOpen, UnresolvedOrder
 from engine.state import PairState, UserBook
@@ -68,12 +68,18 @@ class DbEngineStore:
             state = await UserStateRepository(session).get(user_id)
             if state is None:
                 return None
+            # the closed trades are the truth: a stop between booking a close and saving the book loses nothing
+            realized = await session.scalar(
+                select(func.coalesce(func.sum(TradeRow.realized_pnl), 0)).where(
+                    TradeRow.user_id == user_id, TradeRow.status == "closed"
+                )
+            )
             return UserBook(
                 user_id=user_id,
                 daily_breaker=DailyLossState.from_dict(state.breaker) if state.breaker else DailyLossState(),
                 equity=state.equity,
                 balance=state.balance,
-                realized_pnl=state.realized_pnl,
+                realized_pnl=to_decimal(realized),
                 unrealized_pnl=state.unrealized_pnl,
                 peak_equity=state.peak_equity,
                 day_start_equity=state.day_start_equity,
