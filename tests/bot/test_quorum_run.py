@@ -150,10 +150,18 @@ async def test_quorum_run_when_two_users_trade_through_faults_then_alerts_reach_
             "SELECT u.telegram_id, o.text FROM alert_outbox o JOIN users u ON u.id = o.user_id "
             "WHERE o.kind = 'daily_summary'"
         ).fetchall()
+        spans = dict(
+            db.execute(
+                "SELECT u.telegram_id, MAX(e.at) > datetime(MIN(e.at), '+1 day', 'start of day', '+6 hours') "
+                "FROM equity_snapshots e JOIN users u ON u.id = e.user_id GROUP BY u.telegram_id"
+            ).fetchall()
+        )
     for user in (ann, ben):
         days = [text.split("\n")[1].split(":", 2)[0] for tid, text in summaries if tid == user.id]
-        assert days and len(days) == len(set(days)), f"{user.first_name}: daily summaries {days}"
+        assert len(days) == len(set(days)), f"{user.first_name}: a day summed up twice: {days}"
         assert all(day.startswith("24 h to ") and day.endswith("00") for day in days)
+        if spans.get(user.id):  # the books ran well past a midnight after the first record: that day was sent
+            assert days, f"{user.first_name}: no daily summary"
 
 
 def _is_alert(text: str) -> bool:
