@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from engine.replay_runtime import ReplayRuntime
 
 CHART_CANDLES = 120
+TRANSPORT_STOP_S = 10.0  # per part of the Telegram transport at shutdown (updater, application, its session)
 
 
 @dataclass(slots=True)
@@ -290,15 +291,15 @@ async def _run_telegram(settings: Settings, options: RunOptions, box: SecretBox 
         quorum.play_replay(options.replay_end_ms, stop.set)
         logger.info("Quorum is running; Telegram bot @{}", app.bot.username)
         await stop.wait()
-    finally:
+    finally:  # each part of the transport gets a bounded time to stop: the engines' graceful stop comes next
         with contextlib.suppress(Exception):
             if app.updater is not None and app.updater.running:
-                await app.updater.stop()
+                await asyncio.wait_for(app.updater.stop(), TRANSPORT_STOP_S)
         with contextlib.suppress(Exception):
             if app.running:
-                await app.stop()
+                await asyncio.wait_for(app.stop(), TRANSPORT_STOP_S)
         with contextlib.suppress(Exception):
-            await app.shutdown()
+            await asyncio.wait_for(app.shutdown(), TRANSPORT_STOP_S)
         await quorum.stop()
 
 
