@@ -19,12 +19,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sized
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from loguru import logger
 
 from bot.outbox import OutboxSender
+from domain.money import utc_now
 from engine.daily_summary import DailySummaries
 from engine.housekeeping import reopen_cooled_breakers, snapshot_quiet_accounts
 from engine.live import LiveRuntime
@@ -118,7 +119,7 @@ def start_scheduler(jobs: Jobs) -> AsyncIOScheduler:
         scheduler.add_job(
             _guarded(name, body, jobs.runs), "interval", seconds=every_s, id=name, name=name,
             max_instances=1, coalesce=True, misfire_grace_time=max(1, int(every_s)),
-            **({"next_run_time": _now()} if name == "news_refresh" else {}),
+            **({"next_run_time": utc_now()} if name == "news_refresh" else {}),
         )  # fmt: skip
     scheduler.start()
     return scheduler
@@ -143,9 +144,3 @@ def _guarded(name: str, body: Callable[[], Awaitable[int]], runs: dict[str, int]
             logger.bind(job=name).info("{}: {}", name, done)
 
     return job
-
-
-def _now() -> Any:
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC)

@@ -27,6 +27,7 @@ from domain.money import ms_to_datetime
 from engine.events import EngineEvent, EventKind
 from engine.formatting import percent, price, signed, when
 from engine.notifier import Notifier
+from engine.service_pairs import quote_of
 from engine.service_prefs import summary_hour
 
 SENT_KEY = "summary_sent"  # users.settings: ISO moment of the latest summary sent
@@ -187,6 +188,4 @@ async def _currency(session: AsyncSession, user_id: int) -> str:
     symbol = await session.scalar(
         select(UserPair.symbol).where(UserPair.user_id == user_id).order_by(UserPair.id).limit(1)
     )
-    if symbol and "/" in symbol:
-        return symbol.split("/", 1)[1].split(":", 1)[0]
-    return "USDT"
+    return (quote_of(symbol) if symbol else "") or "USDT"
