@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
+from domain.fast_init import fast_init
+
 
 class Action(StrEnum):
     BUY = "BUY"  # open or add long
@@ -14,6 +16,7 @@ class Action(StrEnum):
     CLOSE = "CLOSE"  # close the current position
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Decision:
     """A direction and levels. Never a size: sizing is the risk manager's job, per user."""

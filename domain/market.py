@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
+from domain.fast_init import fast_init
+
 
 class MarketType(StrEnum):
     SPOT = "spot"
@@ -31,6 +33,7 @@ def timeframe_ms(timeframe: str) -> int:
         raise ValueError(f"unsupported timeframe {timeframe!r}; use one of {', '.join(TIMEFRAME_MS)}") from None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Candle:
     """One OHLCV bar; ts is the candle's open time in UTC milliseconds."""
@@ -43,6 +46,7 @@ class Candle:
     volume: Decimal
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Ticker:
     symbol: str
@@ -62,12 +66,14 @@ class Ticker:
         return (self.ask - self.bid) / mid
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class BookLevel:
     price: Decimal
     amount: Decimal
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class OrderBook:
     symbol: str
@@ -83,6 +89,7 @@ class OrderBook:
         return (bid_volume - ask_volume) / total if total else Decimal(0)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class FundingRate:
     symbol: str

@@ -12,10 +12,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import NamedTuple
 
+from domain.fast_init import fast_init
 from domain.market import Candle, FundingRate, Ticker
 from domain.trading import PositionSide
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class TimeframeIndicators:
     """Indicator values on the last closed candle; None where there were too few candles to compute one."""
@@ -41,6 +43,7 @@ class TimeframeIndicators:
     realised_volatility: float | None = None  # stdev of log returns over 20 bars, a fraction per bar
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class TimeframeView:
     """Closed candles (oldest first) and their indicators for one timeframe."""
@@ -77,6 +80,7 @@ class SnapshotKey(NamedTuple):
     position_side: PositionSide
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class MarketSnapshot:
     exchange: str

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
+from domain.fast_init import fast_init
+
 
 class OrderSide(StrEnum):
     BUY = "buy"
@@ -49,6 +51,7 @@ class TradingMode(StrEnum):
     LIVE = "live"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class OrderRequest:
     """What the engine asks the exchange port to place. client_order_id makes a retry idempotent."""
@@ -76,6 +79,7 @@ class Fill:
     trade_id: str = ""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Order:
     id: str
@@ -100,6 +104,7 @@ class Order:
         return self.amount - self.filled
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class CurrencyBalance:
     currency: str
@@ -111,6 +116,7 @@ class CurrencyBalance:
         return self.free + self.used
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Balance:
     currencies: dict[str, CurrencyBalance]
@@ -125,6 +131,7 @@ class Balance:
         return entry.total if entry else Decimal(0)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Position:
     symbol: str

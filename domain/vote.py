@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from domain.decision import Action, Decision
+from domain.fast_init import fast_init
 
 DEFAULT_WEIGHT = 1.0
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Vote:
     """What one provider answered. decision is None when it abstained; abstain_reason says why."""
@@ -52,6 +54,7 @@ class ConsensusReason:
     NO_AGREEMENT = "no_agreement"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ConsensusResult:
     """The combined decision, every vote behind it and which providers agreed with the outcome."""

@@ -10,6 +10,8 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from domain.fast_init import fast_init
+
 
 class EventKind(StrEnum):
     POSITION_OPENED = "position_opened"
@@ -25,6 +27,7 @@ class EventKind(StrEnum):
     DAILY_SUMMARY = "daily_summary"
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class EngineEvent:
     """One thing that happened to one user's pair. `message` is a plain sentence; the fields carry the figures."""

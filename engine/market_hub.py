@@ -25,6 +25,7 @@ from adapters.exchange.errors import ExchangeError
 from adapters.exchange.port import MarketData
 from analysis.indicator_series import IndicatorSeries
 from analysis.snapshot import ORDER_BOOK_DEPTH, build_snapshot, closed_candles
+from domain.fast_init import fast_init
 from domain.market import Candle, FundingRate, MarketType, OrderBook, Ticker, timeframe_ms
 from domain.snapshot import MarketSnapshot, NewsItem, TimeframeIndicators
 from domain.trading import PositionSide
@@ -70,6 +71,7 @@ class HubCounters:
     snapshots: int = 0
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class _Market:
     ticker: Ticker

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from domain.fast_init import fast_init
 from domain.trading import OrderRequest
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class DecisionRecord:
     """One cycle of one pair: what the analysts said and what the risk manager and the engine made of it."""
@@ -50,6 +52,7 @@ class TradeClose:
     exit_fees: Decimal
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ClosedTrade:
     """One finished round trip as reports and metrics read it."""
@@ -77,6 +80,7 @@ class UnresolvedOrder:
     status: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class EquityPoint:
     ts: int

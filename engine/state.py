@@ -11,10 +11,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from domain.fast_init import fast_init
 from domain.trading import PositionSide
 from risk import AccountState, DailyLossState, LossStreakState
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class OpenTrade:
     """The round trip in progress: its entry, its protection and the rows that record it."""
@@ -55,6 +57,7 @@ class OpenTrade:
         )
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PairState:
     breaker: LossStreakState = LossStreakState()

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from domain.fast_init import fast_init
 from domain.money import to_decimal
 from risk.breaker_state import (
     BreakerEvent,
@@ -31,6 +32,7 @@ from risk.limits import RiskLimits
 from risk.wording import percent, when
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class BreakerTransition[S]:
     """The state after a step and the events the step produced (empty when nothing changed status)."""

@@ -14,6 +14,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from domain.fast_init import fast_init
 from domain.money import to_decimal
 from risk.inputs import ensure_utc
 
@@ -50,6 +51,7 @@ class BreakerEvent:
     at: datetime
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class LossStreakState:
     """Per (user, pair): losing trades in a row while running; when and why it opened and when it reopens."""
@@ -93,6 +95,7 @@ class LossStreakState:
             )
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class DailyLossState:
     """Per user: the daily loss limit and the baseline it is armed against.

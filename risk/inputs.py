@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
+from domain.fast_init import fast_init
 from domain.money import to_decimal
 from domain.trading import PositionSide
 
@@ -42,6 +43,7 @@ def ensure_utc(moment: datetime, name: str = "now") -> datetime:
     return moment.astimezone(UTC)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class MarketConditions:
     """The market right now. price is where an entry would fill (last trade or the touch).
@@ -60,6 +62,7 @@ class MarketConditions:
         _non_negative(self, "atr_fraction", "quote_volume", "spread_fraction")
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class AccountState:
     """The user's account as the engine last saw it (quote currency).
@@ -94,6 +97,7 @@ class AccountState:
         return (self.peak_equity - self.equity) / self.peak_equity
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PairContext:
     """The user's pair: budget in the quote currency, chosen leverage, and the open position (amount >= 0)."""

@@ -13,6 +13,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 from domain.decision import Action, Decision
+from domain.fast_init import fast_init
 from domain.market import MarketInfo, MarketType
 from domain.money import optional_decimal, to_decimal
 from domain.trading import OrderSide, PositionSide
@@ -37,6 +38,7 @@ def _hold(symbol: str) -> Rejected:
 _HELD_BY = {OrderSide.BUY: PositionSide.LONG, OrderSide.SELL: PositionSide.SHORT}
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class RiskCheck:
     """The verdict, plus the breaker states to persist and the breaker events to send as alerts."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal, localcontext
 
+from domain.fast_init import fast_init
 from domain.market import MarketInfo, MarketType
 from domain.money import quantize_down
 from domain.trading import PositionSide
@@ -22,6 +23,7 @@ from risk.wording import number
 ZERO = Decimal(0)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PositionSize:
     """A size the exchange accepts. risk_amount is the loss if the stop fills at its price, fees included."""

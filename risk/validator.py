@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from domain.fast_init import fast_init
 from domain.market import MarketInfo
 from domain.trading import OrderSide
 from risk.inputs import AccountState, MarketConditions, PairContext
@@ -17,6 +18,7 @@ from risk.verdict import RejectCode, Rejected
 from risk.wording import number, percent
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class EntryProposal:
     """An entry as the validator sees it: direction, expected fill price and (price-step rounded) levels."""

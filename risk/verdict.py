@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import ClassVar
 
 from domain.decision import Action
+from domain.fast_init import fast_init
 from domain.trading import OrderSide
 
 
@@ -56,6 +57,7 @@ class Rejected:
     approved: ClassVar[bool] = False
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Approved:
     """An order the engine may place. Entries carry the size and the (price-step rounded) protective levels.

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from adapters.exchange.errors import InsufficientFunds, InvalidOrder, OrderNotFound
+from domain.fast_init import fast_init
 from domain.market import MarketInfo, MarketType, OrderBook
 from domain.trading import OrderRequest, OrderSide, OrderStatus, OrderType, Position
 
@@ -28,6 +29,7 @@ from .triggers import order_direction, touch
 from .validation import validate_request
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Mark:
     """The last price the account has seen for a symbol, when, and the last candle it walked."""
@@ -37,6 +39,7 @@ class Mark:
     candle_ts: int | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class FundingEvent:
     symbol: str

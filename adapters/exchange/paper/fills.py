@@ -11,18 +11,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from domain.fast_init import fast_init
 from domain.market import BookLevel, OrderBook
 from domain.trading import OrderSide
 
 ZERO = Decimal(0)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class LevelFill:
     price: Decimal
     amount: Decimal
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class BookWalk:
     fills: tuple[LevelFill, ...]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
+from domain.fast_init import fast_init
 from domain.trading import Fill, Order, OrderRequest, OrderSide, OrderStatus, OrderType
 
 from .exact import display, exact
@@ -14,6 +15,7 @@ CONDITIONAL_TYPES = frozenset({OrderType.STOP_MARKET, OrderType.TAKE_PROFIT_MARK
 FINAL_STATUSES = frozenset(status for status in OrderStatus if status.is_final)
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class PaperFill(Fill):
     """A fill with the PnL it realized, as a futures exchange's trade history shows it: with the fee, it is
