@@ -26,7 +26,6 @@ from engine.events import EngineEvent, EventKind
 from engine.notifier import Notifier
 from engine.outage import DatabaseOutage, Probe, is_unavailable
 from engine.pair_engine import PairConfig, PairEngine
-from telemetry import METRICS
 
 PairKey = tuple[int, str]
 MAX_CRASHES_PER_HOUR = 5
@@ -122,6 +121,8 @@ class MultiPairManager:
                 self.tasks[key] = asyncio.create_task(self._supervise(key), name=f"engine u{user_id} {symbol}")
 
     async def _supervise(self, key: PairKey) -> None:
+        from telemetry import METRICS  # live engines only: a replay (backtest) never imports prometheus_client
+
         engine, watch = self.engines[key], self.supervision[key]
         backoff = self._backoff_s
         while watch.status != "error":

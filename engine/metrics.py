@@ -41,6 +41,7 @@ from typing import NamedTuple, Protocol
 PERIODS_PER_YEAR = 365
 _SQRT_YEAR = math.sqrt(PERIODS_PER_YEAR)
 _ZERO = Decimal(0)
+_NAN = Decimal("NaN")
 # Sums and differences of NUMERIC(38, 18) money stay exact at 80 digits; quotients round at the usual 28.
 _EXACT = Context(prec=80)
 _RATIO = Context(prec=28)
@@ -166,11 +167,19 @@ def drawdown_series(
     peak so far is <= 0 has no defined drawdown and reads 0. The starting balance, when given, is the first peak."""
     peak = starting_balance if starting_balance is not None and starting_balance > 0 else None
     out: list[Decimal] = []
+    divide = _RATIO.divide
+    # a run of points with the same equity (a flat book) has one fall: a quotient depends only on the operands'
+    # values and exponents, and the peak cannot change within such a run (after a point the peak is that equity
+    # or above it), so the fall is computed again only when the equity's value or exponent changes
+    last_equity = fall = _NAN  # equal to nothing
     with localcontext(_EXACT):
         for _, equity in curve:
             if peak is None or equity >= peak:
                 peak = equity
-            out.append(_RATIO.divide(peak - equity, peak) if peak > 0 else _ZERO)
+            if equity != last_equity or not equity.same_quantum(last_equity):
+                last_equity = equity
+                fall = divide(peak - equity, peak) if peak > 0 else _ZERO
+            out.append(fall)
     return out
 
 
@@ -237,8 +246,11 @@ def _daily_returns(points: list[EquityPoint], start: Decimal) -> tuple[int, list
     if not points:
         return 0, []
     closes: dict[date, Decimal] = {}
+    last_at, day = None, date.min
     for at, equity in points:
-        closes[at.astimezone(UTC).date()] = equity  # time-ordered: the day's last observation wins
+        if at is not last_at:  # points of one time often share their datetime (engine.backtest._dated)
+            last_at, day = at, at.astimezone(UTC).date()
+        closes[day] = equity  # time-ordered: the day's last observation wins
     first = points[0].at.astimezone(UTC).date()
     days = (points[-1].at.astimezone(UTC).date() - first).days + 1
     returns: list[float] = []
@@ -315,11 +327,16 @@ def _finite(compute: Callable[[], float]) -> float | None:
 
 def _checked_curve(curve: Sequence[tuple[datetime, Decimal]]) -> list[EquityPoint]:
     points = [EquityPoint(at, equity) for at, equity in curve]
-    for i, (at, equity) in enumerate(points):
-        _check_aware(at)
-        _check_finite(equity, "equity")
-        if i and at < points[i - 1].at:
-            raise ValueError(f"equity curve is not time-ordered at {at}")
+    previous = None
+    for at, equity in points:
+        if at is not previous:  # a datetime shared with the previous point was checked there, and is not earlier
+            _check_aware(at)
+        if type(equity) is not Decimal or not equity.is_finite():
+            _check_finite(equity, "equity")
+        if at is not previous:
+            if previous is not None and at < previous:
+                raise ValueError(f"equity curve is not time-ordered at {at}")
+            previous = at
     return points
 
 

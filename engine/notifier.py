@@ -4,11 +4,13 @@ the counting wrapper `quorum run` puts in front of its outbox for /metrics."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from engine.events import EngineEvent, EventKind
 from engine.formatting import when
-from telemetry import METRICS
+
+if TYPE_CHECKING:
+    from telemetry import Metrics
 
 
 @runtime_checkable
@@ -48,11 +50,16 @@ class NullNotifier:
 
 class CountingNotifier:
     """Counts every event by kind (quorum_engine_events_total, breaker ones also in quorum_breaker_events_total),
-    then hands it on; counted before the inner notifier filters by the user's alert settings."""
+    then hands it on; counted before the inner notifier filters by the user's alert settings. The process's
+    metrics (telemetry, prometheus_client) are imported here, not with the module: the engines import this one,
+    and a backtest counts nothing."""
 
     def __init__(self, inner: Notifier) -> None:
+        from telemetry import METRICS
+
         self.inner = inner
+        self._metrics: Metrics = METRICS
 
     async def notify(self, event: EngineEvent) -> None:
-        METRICS.event(event.kind.value)
+        self._metrics.event(event.kind.value)
         await self.inner.notify(event)

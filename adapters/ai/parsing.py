@@ -4,6 +4,9 @@ JSON may arrive bare, inside ```json fences or wrapped in prose. What it says mu
 in 0..1, positive prices, and for BUY / SELL both levels present, on the correct side of the current price,
 within a factor of MAX_LEVEL_FACTOR of it and written with at most MAX_LEVEL_DIGITS digits.
 Anything else raises AnswerRejected with a short reason that the vote records as its abstain_reason.
+
+The wire schema (adapters.ai.parsing_schema, a pydantic model) is imported by the first parse_decision: the offline
+analysts build their decisions themselves (checked_decision), so a run without LLMs never builds the model.
 """
 
 from __future__ import annotations
@@ -13,8 +16,6 @@ import re
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
-
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from domain.decision import Action, Decision
 from domain.trading import PositionSide
@@ -52,28 +53,6 @@ class AnswerRejected(Exception):
         super().__init__(f"{reason}: {detail}" if detail else reason)
         self.reason = reason
         self.detail = detail
-
-
-class DecisionAnswer(BaseModel):
-    """The wire schema of an answer. Types are checked here; ranges and sides in parse_decision."""
-
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
-
-    action: Action
-    confidence: Decimal
-    stop_loss: Decimal | None = None
-    take_profit: Decimal | None = None
-    reasoning: str = ""
-
-    @field_validator("action", mode="before")
-    @classmethod
-    def _upper_action(cls, value: Any) -> Any:
-        return value.strip().upper() if isinstance(value, str) else value
-
-    @field_validator("reasoning", mode="before")
-    @classmethod
-    def _text_reasoning(cls, value: Any) -> Any:
-        return "" if value is None else value
 
 
 def extract_json_object(text: str) -> dict[str, Any]:
@@ -116,6 +95,10 @@ def parse_decision(
     answer: str | dict[str, Any], price: Decimal, position_side: PositionSide = PositionSide.FLAT
 ) -> Decision:
     """Validate an answer (text or an already-decoded object) against the current price and position."""
+    from pydantic import ValidationError
+
+    from adapters.ai.parsing_schema import DecisionAnswer
+
     payload = extract_json_object(answer) if isinstance(answer, str) else answer
     try:
         parsed = DecisionAnswer.model_validate(payload)

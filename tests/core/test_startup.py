@@ -109,3 +109,35 @@ def test_build_providers_when_one_llm_configured_then_only_its_sdk_is_imported(
         """
     )
     assert modules & {imported, not_imported} == {imported}
+
+
+def modules_after(script: str) -> set[str]:
+    """Every module (dotted names) in sys.modules after SCRIPT ran in a fresh interpreter."""
+    tail = "\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))\n"
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script) + tail],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=_clean_env(),
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return set(json.loads(result.stdout.splitlines()[-1]))
+
+
+def test_backtest_import_when_offline_then_no_metrics_registry_or_answer_schema_is_imported() -> None:
+    # an offline backtest counts nothing for /metrics and parses no LLM answer: prometheus_client and the pydantic
+    # answer schema come with the first CountingNotifier / parse_decision (the second script, so this can fail)
+    lazy = {"prometheus_client", "telemetry", "adapters.ai.parsing_schema"}
+    imports = "import engine.backtest, config.settings\n"
+    used = """
+        from decimal import Decimal
+        from adapters.ai.parsing import parse_decision
+        from engine.notifier import CountingNotifier, NullNotifier
+        CountingNotifier(NullNotifier())
+        parse_decision('{"action": "HOLD", "confidence": 0.5}', Decimal(1))
+        """
+    assert modules_after(imports) & lazy == set()
+    assert modules_after(imports + textwrap.dedent(used)) & lazy == lazy

@@ -240,6 +240,13 @@ def test_drawdown_series_when_given_a_curve_then_each_point_reads_its_fall_from_
     assert series == [0, 0, Decimal("0.1"), 0, 0, Decimal("0.5")]  # 11/110, 60.5/121
 
 
+def test_drawdown_series_when_equal_values_written_differently_then_each_fall_keeps_its_own_exponent() -> None:
+    # a flat run reuses its fall; the same value written with other digits, or under another peak, does not
+    values = ("100", "90", "90.00", "90.00", "90", "100.0", "90.00", "95", "95")
+    series = drawdown_series(daily(*values), Decimal(100))
+    assert [str(fall) for fall in series] == ["0", "0.1", "0.10", "0.10", "0.1", "0", "0.1", "0.05", "0.05"]
+
+
 def test_to_json_dict_when_dumped_then_json_safe_with_decimals_as_strings() -> None:
     data = four_day().to_json_dict()
     text = json.dumps(data, allow_nan=False)

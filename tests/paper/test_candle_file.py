@@ -78,3 +78,64 @@ def test_infer_timeframe_when_gap_unsupported_then_clear_error():
 
     with pytest.raises(ValueError, match="7000 ms apart"):
         infer_timeframe(candles)
+
+
+ROWS = [
+    "2024-01-01T00:00:00Z,1,2,0.5,1.5,10",
+    "2024-01-01T01:00:00Z,1.5,1.6,1.4,1.5,0",
+    "1704074400000,1.5,1.7,1.5,1.6,2",
+]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        HEADER + "\n".join(ROWS) + "\n",  # split on newlines directly
+        HEADER.replace("\n", "\r\n") + "\r\n".join(ROWS) + "\r\n",  # the shipped file's line endings
+        HEADER + "\n".join(ROWS),  # no final newline
+        HEADER + "\n\n".join(ROWS) + "\n\n",  # blank lines are skipped
+        HEADER + "\r\n".join(ROWS) + "\n",  # mixed line endings: read by the csv reader
+        HEADER + "\r".join(ROWS) + "\r",  # carriage returns alone
+        HEADER + "\n".join(row.replace(",1.5,", ',"1.5",') for row in ROWS) + "\n",  # quoted cells
+        HEADER + "\n".join(row.replace(",", ", ") for row in ROWS) + "\n",  # spaces around numbers
+    ],
+    ids=["lf", "crlf", "no-final-newline", "blank-lines", "mixed", "cr", "quoted", "spaces"],
+)
+def test_read_candles_when_same_rows_written_differently_then_same_candles(tmp_path, text):
+    path = tmp_path / "candles.csv"
+    path.write_bytes(text.encode())
+
+    assert read_candles(path) == [
+        Candle(1_704_067_200_000, D(1), D(2), D("0.5"), D("1.5"), D(10)),
+        Candle(1_704_070_800_000, D("1.5"), D("1.6"), D("1.4"), D("1.5"), D(0)),
+        Candle(1_704_074_400_000, D("1.5"), D("1.7"), D("1.5"), D("1.6"), D(2)),
+    ]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+@pytest.mark.parametrize(
+    "row, message",
+    [
+        ("2024-02-30T00:00:00Z,1,2,0.5,1.5,1", "line 4: "),  # the shipped form, but no such day
+        ("2024-01-01T24:00:00Z,1,2,0.5,1.5,1", "line 4: "),
+        ("2024-01-01T03:00:00Z,1,2,0.5,NaN,1", "line 4: not a finite number: 'NaN'"),
+        ("2024-01-01T03:00:00Z,1,Infinity,0.5,1.5,1", "line 4: not a finite number: 'Infinity'"),
+        ("2024-01-01T03:00:00Z,1,2,0.5,1.5,-1", "line 4: volume must not be negative"),
+        ("2024-01-01T03:00:00Z,0,2,0,1.5,1", "line 4: prices must be positive"),
+        ("2024-01-01T03:00:00Z,1,2,1.2,1.5,1", "line 4: invalid OHLC"),
+        ("2024-01-01T01:00:00Z,1,2,0.5,1.5,1", "line 4: timestamp 2024-01-01T01:00:00Z is not after"),
+    ],
+)
+def test_read_candles_when_third_row_bad_then_same_error_whatever_the_line_endings(tmp_path, newline, row, message):
+    rows = ["2024-01-01T00:00:00Z,1,2,0.5,1.5,1", "2024-01-01T02:00:00Z,1,2,0.5,1.5,1", row]
+    path = tmp_path / "candles.csv"
+    path.write_bytes(newline.join([HEADER.strip(), *rows]).encode())
+    quoted = tmp_path / "quoted.csv"  # a quote in the header: only the csv reader reads this one
+    quoted.write_bytes(newline.join(['"timestamp",open,high,low,close,volume', *rows]).encode())
+
+    with pytest.raises(CandleFileError, match=message) as caught:
+        read_candles(path)
+    with pytest.raises(CandleFileError) as through_csv:
+        read_candles(quoted)
+
+    assert str(caught.value) == str(through_csv.value).replace("quoted.csv", "candles.csv")
