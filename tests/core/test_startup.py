@@ -29,18 +29,18 @@ def _clean_env() -> dict[str, str]:
     return env
 
 
-def imported_by(argv: list[str]) -> set[str]:
-    """Top-level packages a fresh `python -X importtime ARGV` imports, read from the report on stderr."""
+def _python(*argv: str) -> subprocess.CompletedProcess[str]:
+    """A fresh interpreter run from the project root without LLM keys; it must succeed."""
     result = subprocess.run(
-        [sys.executable, "-X", "importtime", *argv],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=_clean_env(),
-        timeout=120,
-        check=False,
+        [sys.executable, *argv], capture_output=True, text=True, cwd=ROOT, env=_clean_env(), timeout=120, check=False
     )
     assert result.returncode == 0, result.stderr[-2000:]
+    return result
+
+
+def imported_by(argv: list[str]) -> set[str]:
+    """Top-level packages a fresh `python -X importtime ARGV` imports, read from the report on stderr."""
+    result = _python("-X", "importtime", *argv)
     return {
         line.rsplit("|", 1)[1].strip().split(".")[0]
         for line in result.stderr.splitlines()
@@ -50,18 +50,7 @@ def imported_by(argv: list[str]) -> set[str]:
 
 def imported_after(script: str) -> set[str]:
     """Top-level packages in sys.modules after SCRIPT ran in a fresh interpreter."""
-    tail = "\nimport json, sys\nprint(json.dumps(sorted({name.split('.')[0] for name in sys.modules})))\n"
-    result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(script) + tail],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=_clean_env(),
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    return set(json.loads(result.stdout.splitlines()[-1]))
+    return {name.split(".")[0] for name in modules_after(script)}
 
 
 @pytest.mark.parametrize(
@@ -114,16 +103,7 @@ def test_build_providers_when_one_llm_configured_then_only_its_sdk_is_imported(
 def modules_after(script: str) -> set[str]:
     """Every module (dotted names) in sys.modules after SCRIPT ran in a fresh interpreter."""
     tail = "\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))\n"
-    result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(script) + tail],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=_clean_env(),
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
+    result = _python("-c", textwrap.dedent(script) + tail)
     return set(json.loads(result.stdout.splitlines()[-1]))
 
 
