@@ -329,11 +329,11 @@ def _checked_curve(curve: Sequence[tuple[datetime, Decimal]]) -> list[EquityPoin
     points = [EquityPoint(at, equity) for at, equity in curve]
     previous = None
     for at, equity in points:
-        if at is not previous:  # a datetime shared with the previous point was checked there, and is not earlier
+        new_time = at is not previous  # a datetime shared with the previous point was checked there
+        if new_time:
             _check_aware(at)
-        if type(equity) is not Decimal or not equity.is_finite():
-            _check_finite(equity, "equity")
-        if at is not previous:
+        _check_finite(equity, "equity")
+        if new_time:
             if previous is not None and at < previous:
                 raise ValueError(f"equity curve is not time-ordered at {at}")
             previous = at

@@ -13,8 +13,6 @@ import csv
 import gzip
 import io
 import os
-import re
-import zlib
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -28,7 +26,6 @@ from domain.money import ms_to_datetime
 
 COLUMNS = ("timestamp", "open", "high", "low", "close", "volume")
 SHIPPED_BTC_USD_1H = "btc_usd_1h_coinbase_2017_2019.csv.gz"
-_ZERO = Decimal(0)
 
 
 class CandleFileError(ValueError):
@@ -96,122 +93,8 @@ def _parse_row(row: list[str]) -> Candle:
 
 
 def read_candles(path: str | os.PathLike[str]) -> list[Candle]:
-    """All candles of a file, oldest first; CandleFileError on any bad row or ordering.
-
-    A file that reads and decodes in one go and holds nothing the csv module would treat specially (quotes,
-    NUL, mixed line endings, very long lines) is split into lines and cells directly and its well-formed rows take
-    a shortcut (_quick_candle); every other file and row goes through the csv reader and _parse_row, which say
-    what is wrong. Both give the same candles and the same errors."""
+    """All candles of a file, oldest first; CandleFileError on any bad row or ordering."""
     path = Path(path)
-    lines = _plain_lines(path)
-    candles = _read_lines(path.name, lines) if lines is not None else _read_csv(path)
-    if not candles:
-        raise CandleFileError(f"{path.name}: the file has a header but no candles")
-    return candles
-
-
-def _plain_lines(path: Path) -> list[str] | None:
-    """The file's lines when it can be read and decoded whole and split on newlines exactly as the csv reader
-    would; None otherwise (then _read_csv reads it, and reports any error where it meets it)."""
-    try:
-        if path.suffix == ".gz":
-            with gzip.GzipFile(path, "rb") as handle:
-                data = handle.read()
-        else:
-            data = path.read_bytes()
-        text = data.decode("utf-8")
-    except (OSError, EOFError, UnicodeDecodeError, zlib.error):
-        return None
-    if '"' in text or "\0" in text:
-        return None
-    crlf = text.count("\r\n")  # the csv reader ends a row at \n, \r\n or \r: one of the first two throughout
-    if text.count("\r") != crlf or (crlf and text.count("\n") != crlf):
-        return None
-    lines = text.split("\r\n" if crlf else "\n")
-    if max(map(len, lines)) > csv.field_size_limit():
-        return None
-    return lines
-
-
-def _read_lines(name: str, lines: list[str]) -> list[Candle]:
-    """read_candles over the lines of a plain file (_plain_lines): a line is a csv row split at its commas."""
-    if tuple(cell.strip().lower() for cell in lines[0].split(",")) != COLUMNS:
-        raise CandleFileError(f"{name}: line 1: the header must be {','.join(COLUMNS)}")
-    candles: list[Candle] = []
-    append = candles.append
-    days: dict[str, int] = {}
-    clocks: dict[str, int] = {}
-    previous: Candle | None = None
-    for number, line in enumerate(lines[1:], 2):
-        if not line:
-            continue
-        row = line.split(",")
-        candle = _quick_candle(row, days, clocks)
-        if candle is None:
-            try:
-                candle = _parse_row(row)
-            except ValueError as exc:
-                raise CandleFileError(f"{name}: line {number}: {exc}") from None
-        if previous is not None and candle.ts <= previous.ts:
-            raise _unsorted(name, number, candle, previous)
-        append(candle)
-        previous = candle
-    return candles
-
-
-# the shipped timestamp form YYYY-MM-DDTHH:MM:SSZ, whose two halves are checked once per distinct value
-_DAY = re.compile(r"\d{4}-\d\d-\d\d", re.ASCII)
-_CLOCK = re.compile(r"([01]\d|2[0-3]):([0-5]\d):([0-5]\d)", re.ASCII)
-
-
-def _quick_candle(row: list[str], days: dict[str, int], clocks: dict[str, int]) -> Candle | None:
-    """The candle of a row in the shipped form that _parse_row accepts, with the same values; None for any other
-    row (_parse_row then reads it or says what is wrong). `days` and `clocks` hold the UTC milliseconds of each
-    date and time of day met (midnight UTC of the day; since midnight)."""
-    if len(row) != 6:
-        return None
-    stamp, open_text, high_text, low_text, close_text, volume_text = row
-    if len(stamp) != 20 or stamp[10] != "T" or stamp[19] != "Z":
-        return None
-    day_ms = days.get(stamp[:10])
-    if day_ms is None:
-        day_ms = _day_ms(stamp[:10])
-        if day_ms is None:
-            return None
-        days[stamp[:10]] = day_ms
-    clock_ms = clocks.get(stamp[11:19])
-    if clock_ms is None:
-        clock = _CLOCK.fullmatch(stamp[11:19])
-        if clock is None:
-            return None
-        hours, minutes, seconds = map(int, clock.groups())
-        clock_ms = clocks[stamp[11:19]] = (hours * 3600 + minutes * 60 + seconds) * 1000
-    try:
-        open_, high, low, close = Decimal(open_text), Decimal(high_text), Decimal(low_text), Decimal(close_text)
-        volume = Decimal(volume_text)
-        # low > 0 and high finite bound open and close, so these are _parse_row's checks for such a row
-        if not (
-            high.is_finite() and volume.is_finite() and _ZERO < low <= open_ <= high and low <= close <= high
-            and volume >= _ZERO
-        ):  # fmt: skip
-            return None
-    except InvalidOperation:  # not a number, or a NaN compared
-        return None
-    return Candle(ts=day_ms + clock_ms, open=open_, high=high, low=low, close=close, volume=volume)
-
-
-def _day_ms(day: str) -> int | None:
-    """parse_timestamp of the day's midnight UTC; None when `day` is not YYYY-MM-DD or no such day exists."""
-    if _DAY.fullmatch(day) is None:
-        return None
-    try:
-        return parse_timestamp(f"{day}T00:00:00Z")
-    except ValueError:
-        return None
-
-
-def _read_csv(path: Path) -> list[Candle]:
-    """read_candles through the csv reader, for any file (its errors as it meets them)."""
     candles: list[Candle] = []
     try:
         with _open_text(path, "r") as handle:
@@ -227,20 +110,18 @@ def _read_csv(path: Path) -> list[Candle]:
                 except ValueError as exc:
                     raise CandleFileError(f"{path.name}: line {reader.line_num}: {exc}") from None
                 if candles and candle.ts <= candles[-1].ts:
-                    raise _unsorted(path.name, reader.line_num, candle, candles[-1])
+                    raise CandleFileError(
+                        f"{path.name}: line {reader.line_num}: timestamp {format_timestamp(candle.ts)} is not after "
+                        f"the previous row's {format_timestamp(candles[-1].ts)}; rows must be sorted oldest first"
+                    )
                 candles.append(candle)
     except (OSError, EOFError, UnicodeDecodeError, csv.Error) as exc:
         if isinstance(exc, FileNotFoundError):
             raise
         raise CandleFileError(f"{path.name}: cannot read the file: {exc}") from exc
+    if not candles:
+        raise CandleFileError(f"{path.name}: the file has a header but no candles")
     return candles
-
-
-def _unsorted(name: str, line: int, candle: Candle, previous: Candle) -> CandleFileError:
-    return CandleFileError(
-        f"{name}: line {line}: timestamp {format_timestamp(candle.ts)} is not after "
-        f"the previous row's {format_timestamp(previous.ts)}; rows must be sorted oldest first"
-    )
 
 
 def write_candles(path: str | os.PathLike[str], candles: Iterable[Candle]) -> int:
