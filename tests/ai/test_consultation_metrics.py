@@ -45,7 +45,7 @@ async def test_consultation_metrics_when_one_analyst_fails_and_one_hangs_then_la
     llm_server.replies["metrics-down"] = Reply(status=503)
     llm_server.replies["metrics-slow"] = Reply(hang=True)
     analysts = [llm(llm_server, name) for name in NAMES[:3]] + [offline_analyst("trend")]
-    config = EnsembleConfig(min_consensus=1, min_responders=1, provider_timeout_s=0.3, overall_deadline_s=2.0)
+    config = EnsembleConfig(min_consensus=1, min_responders=1, provider_timeout_s=1.0, overall_deadline_s=4.0)
     shared = SharedEnsemble(Ensemble(analysts, config), InMemoryVoteRecorder(), observer=METRICS.consultation)
     before = figures()
     try:
@@ -59,7 +59,7 @@ async def test_consultation_metrics_when_one_analyst_fails_and_one_hangs_then_la
     assert change["decisions"] == 1
     for name in NAMES:
         assert change[f"{name} latency"] == 1, name  # every analyst answered (or was cut off) once
-    assert change["metrics-slow latency sum"] >= 0.3  # cut off at its own timeout
+    assert change["metrics-slow latency sum"] >= 1.0  # cut off at its own timeout
     assert change["down http_503"] == 1 and change["slow timeout"] == 1
     assert change["good errors"] == 0  # the analyst that answered
 

@@ -62,10 +62,10 @@ async def test_refresh_when_one_feed_broken_one_failing_one_hanging_then_cycle_c
     feed_server.routes["error"] = (500, "text/plain", "internal error")
     feed_server.routes["slow"] = "hang"
     bad = [feed_server.feed_url(path) for path in ("garbage", "error", "slow")]
-    news = service(http_client, [*bad, *urls], source_timeout_s=0.5)
+    news = service(http_client, [*bad, *urls], source_timeout_s=1.0)
     started = time.perf_counter()
     items = await news.items()
-    assert time.perf_counter() - started < 2.0
+    assert time.perf_counter() - started < 4.0  # the hanging feed cut off at its timeout
     assert len(items) == 4
     assert feed_server.hits["slow"] == 1
 
