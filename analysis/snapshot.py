@@ -75,6 +75,7 @@ def build_snapshot(
     indicator_cache: IndicatorLookup | None = None,
     indicators: Mapping[str, IndicatorSource] | None = None,
     order_book_imbalance: Decimal | None = None,
+    views: Mapping[str, TimeframeView] | None = None,
 ) -> MarketSnapshot:
     """candles maps timeframe -> candles (oldest first, may include the forming one); now_ms defaults to ticker.ts.
 
@@ -83,6 +84,9 @@ def build_snapshot(
     base_timeframe (default: the first timeframe given) names the candle that keys the snapshot. Indicators of
     a timeframe come from `indicators` (read at the last closed candle, so a source can never leak a later one),
     else from indicator_cache, else are computed over the last LIVE_WINDOW closed candles.
+    views holds timeframes already built by timeframe_view() over the same candles at the same now (a market hub
+    keeps them per candle: a 4h view is the same for the four hourly snapshots of its candle); the others are
+    built here.
     """
     if keep_candles < 1:
         raise ValueError(
@@ -97,28 +101,16 @@ def build_snapshot(
         raise ValueError("a flat position has no entry price")
     now = ticker.ts if now_ms is None else now_ms
 
-    views: list[TimeframeView] = []
+    built: list[TimeframeView] = []
     for timeframe, series in candles.items():
-        if len(series) > 1 and series[0].ts >= series[-1].ts:  # O(1); checking every pair costs more than the rest
-            raise ValueError(f"{timeframe} candles for {symbol} must be sorted oldest first with no duplicates")
-        end = closed_count(series, timeframe, now)  # slice only what is used: a backtest passes its whole history
-        kept = tuple(series[max(0, end - keep_candles) : end])
-        source = indicators.get(timeframe) if indicators is not None else None
-        if not kept:
-            values = TimeframeIndicators()
-        elif source is not None:
-            values = source.at(kept[-1].ts)
-        else:
-            # copy only when the candles hold a forming candle or more than the window (a cache hit reads one)
-            window = series if end == len(series) <= LIVE_WINDOW else series[max(0, end - LIVE_WINDOW) : end]
-            if indicator_cache is None:
-                values = compute_indicators(window)
-            else:
-                values = indicator_cache.get(exchange, symbol, timeframe, window)
-        views.append(TimeframeView(timeframe, kept, values))
+        view = views.get(timeframe) if views is not None else None
+        if view is None:
+            source = indicators.get(timeframe) if indicators is not None else None
+            view = timeframe_view(exchange, symbol, timeframe, series, now, keep_candles, indicator_cache, source)
+        built.append(view)
 
-    base_view = views[0]
-    for view in views:  # the base timeframe is among them (checked above)
+    base_view = built[0]
+    for view in built:  # the base timeframe is among them (checked above)
         if view.timeframe == base:
             base_view = view
             break
@@ -132,7 +124,7 @@ def build_snapshot(
         candle_ts=base_view.candles[-1].ts,
         price=ticker.last,
         ticker=ticker,
-        timeframes=tuple(views),
+        timeframes=tuple(built),
         position_side=position_side,
         entry_price=entry_price,
         order_book_imbalance=order_book.imbalance(ORDER_BOOK_DEPTH) if order_book else order_book_imbalance,
@@ -140,3 +132,33 @@ def build_snapshot(
         funding_rate=funding_rate,
         news=tuple(sorted(news, key=lambda item: item.published_at, reverse=True)),
     )
+
+
+def timeframe_view(
+    exchange: str,
+    symbol: str,
+    timeframe: str,
+    series: Sequence[Candle],
+    now: int,
+    keep_candles: int = DEFAULT_KEEP_CANDLES,
+    indicator_cache: IndicatorLookup | None = None,
+    source: IndicatorSource | None = None,
+) -> TimeframeView:
+    """The last keep_candles candles of `series` closed by now, and the indicators on the last of them (from
+    `source`, else indicator_cache, else computed over the last LIVE_WINDOW closed candles)."""
+    if len(series) > 1 and series[0].ts >= series[-1].ts:  # O(1); checking every pair costs more than the rest
+        raise ValueError(f"{timeframe} candles for {symbol} must be sorted oldest first with no duplicates")
+    end = closed_count(series, timeframe, now)  # slice only what is used: a backtest passes its whole history
+    kept = tuple(series[max(0, end - keep_candles) : end])
+    if not kept:
+        values = TimeframeIndicators()
+    elif source is not None:
+        values = source.at(kept[-1].ts)
+    else:
+        # copy only when the candles hold a forming candle or more than the window (a cache hit reads one)
+        window = series if end == len(series) <= LIVE_WINDOW else series[max(0, end - LIVE_WINDOW) : end]
+        if indicator_cache is None:
+            values = compute_indicators(window)
+        else:
+            values = indicator_cache.get(exchange, symbol, timeframe, window)
+    return TimeframeView(timeframe, kept, values)

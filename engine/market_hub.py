@@ -24,10 +24,10 @@ from adapters.ai.shared import SharedEnsemble
 from adapters.exchange.errors import ExchangeError
 from adapters.exchange.port import MarketData
 from analysis.indicator_series import IndicatorSeries
-from analysis.snapshot import ORDER_BOOK_DEPTH, build_snapshot, closed_candles
+from analysis.snapshot import ORDER_BOOK_DEPTH, build_snapshot, closed_candles, timeframe_view
 from domain.fast_init import fast_init
 from domain.market import Candle, FundingRate, MarketType, OrderBook, Ticker, timeframe_ms
-from domain.snapshot import MarketSnapshot, NewsItem, TimeframeIndicators
+from domain.snapshot import MarketSnapshot, NewsItem, TimeframeIndicators, TimeframeView
 from domain.trading import PositionSide
 from domain.vote import ConsensusResult
 
@@ -97,6 +97,7 @@ class MarketHub:
         self.counters = HubCounters()
         self._rows: dict[tuple[str, str, str], IndicatorRows] = {}
         self._candles: OrderedDict[tuple, list[Candle]] = OrderedDict()
+        self._views: OrderedDict[tuple, tuple[list[Candle], TimeframeView]] = OrderedDict()
         self._market: OrderedDict[tuple, _Market] = OrderedDict()
         self._snapshots: OrderedDict[tuple, MarketSnapshot] = OrderedDict()
         self._in_flight: dict[tuple, list[asyncio.Future[Any]]] = {}
@@ -138,8 +139,10 @@ class MarketHub:
     ) -> MarketSnapshot:
         config = self.config
         candles: dict[str, list[Candle]] = {}
+        views: dict[str, TimeframeView] = {}
         for timeframe in config.timeframes:
-            candles[timeframe] = await self.closed_candles(exchange_id, symbol, timeframe, now_ms)
+            closed = candles[timeframe] = await self.closed_candles(exchange_id, symbol, timeframe, now_ms)
+            views[timeframe] = self._view(exchange_id, symbol, timeframe, now_ms, closed)
         market = await self._market_state(exchange_id, symbol, now_ms)
         news: Sequence[NewsItem] = ()
         if self.news is not None:
@@ -160,7 +163,20 @@ class MarketHub:
             now_ms=now_ms,
             keep_candles=config.keep_candles,
             indicator_cache=self,
+            views=views,
         )
+
+    def _view(self, exchange_id: str, symbol: str, timeframe: str, now_ms: int, closed: list[Candle]) -> TimeframeView:
+        """The view of one timeframe's closed candles, built once per (exchange, symbol, timeframe, candle): the
+        candles (this very list, from closed_candles) and their indicators are the same until the next candle
+        closes, so the 4h view serves four hourly snapshots and the 1d view twenty-four."""
+        key = (exchange_id, symbol, timeframe, now_ms // timeframe_ms(timeframe))
+        cached = self._views.get(key)
+        if cached is not None and cached[0] is closed:
+            return cached[1]
+        view = timeframe_view(exchange_id, symbol, timeframe, closed, now_ms, self.config.keep_candles, self)
+        _remember(self._views, key, (closed, view), self._max_entries)
+        return view
 
     async def closed_candles(self, exchange_id: str, symbol: str, timeframe: str, now_ms: int) -> list[Candle]:
         """Closed candles of one timeframe at now_ms, fetched once per (exchange, symbol, timeframe, candle)."""

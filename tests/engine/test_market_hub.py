@@ -67,6 +67,37 @@ async def test_snapshot_when_rows_are_preloaded_then_equal_to_build_snapshot_ove
         assert snapshot == expected
 
 
+async def test_snapshot_when_the_clock_walks_hour_by_hour_then_longer_views_are_reused_within_their_candle(
+    candles,
+) -> None:
+    feed = replay(candles)
+    hub = MarketHub({feed.exchange_id: feed}, ensemble(), config=HubConfig(TIMEFRAMES, "1h"))
+    series = feed.series(SYMBOL)
+    rows = {}
+    for timeframe in TIMEFRAMES:
+        rows[timeframe] = IndicatorSeries(series.ohlcv(timeframe, series.last_close_ms, None, 10**9, False))
+        hub.preload(feed.exchange_id, SYMBOL, timeframe, rows[timeframe])
+    start = (series.first_close_ms // (24 * HOUR) + 40) * 24 * HOUR - 3 * HOUR  # 3 hours before a day closes
+    seen: dict[str, dict[int, object]] = {timeframe: {} for timeframe in TIMEFRAMES}
+    for hour in range(30):
+        now = start + hour * HOUR
+        feed.clock.advance_to(now)
+        snapshot = await hub.snapshot(feed.exchange_id, SYMBOL, now, PositionSide.FLAT, None)
+        full = {tf: closed_candles(await feed.fetch_ohlcv(SYMBOL, tf, limit=1000), tf, now) for tf in TIMEFRAMES}
+        expected = build_snapshot(
+            exchange=feed.exchange_id, symbol=SYMBOL, candles=full, ticker=await feed.fetch_ticker(SYMBOL),
+            base_timeframe="1h", order_book=await feed.fetch_order_book(SYMBOL, 20),
+            funding_rate=await feed.fetch_funding_rate(SYMBOL), position_side=PositionSide.FLAT, now_ms=now,
+            indicators=rows,
+        )  # fmt: skip
+        assert snapshot == expected, now  # the reused views are the views built anew
+        for view in snapshot.timeframes:
+            period = 3_600_000 * {"1h": 1, "4h": 4, "1d": 24}[view.timeframe]
+            seen[view.timeframe].setdefault(now // period, view)
+            assert seen[view.timeframe][now // period] is view  # one view per candle of its timeframe
+    assert [len(seen[tf]) for tf in TIMEFRAMES] == [30, 8, 3]  # 30 hours from 3 hours before a day closes
+
+
 class SlowFeed:
     """Answers after a pause, counting how often it is really asked (or fails when told to)."""
 
