@@ -100,3 +100,44 @@ async def test_perpetual_when_held_two_days_on_replay_then_six_funding_payments(
     events = paper.account.funding
     assert len(events) == 6 and all(event.ts % (8 * HOUR) == 0 for event in events)
     assert all(event.amount > 0 for event in events)  # a long pays a positive rate
+
+
+@pytest.mark.parametrize("market_type", [MarketType.SPOT, MarketType.PERPETUAL])
+async def test_process_when_nothing_is_open_then_not_looked_at_and_later_orders_fill_as_if_it_had_been(
+    candles, market_type
+):
+    """process() skips a symbol with nothing open, and a look with nothing open skips the candles: an order
+    placed after a wick that reached its price is never filled by that earlier wick, and every fill, balance and
+    mark matches an exchange that walked every hour's candles."""
+    wick = next(
+        i
+        for i in range(long_wick_index(candles), len(candles))
+        if min(candles[i].open, candles[i].close) - candles[i].low > candles[i].open / 100
+        and candles[i + 1].low > (min(candles[i].open, candles[i].close) + candles[i].low) / 2
+    )
+    price = ((min(candles[wick].open, candles[wick].close) + candles[wick].low) / 2).quantize(D("0.01"))
+    config = PaperConfig(candle_timeframe="1h")
+    skipping = await paper_on(candles, wick - 5, config, market_type)
+    walking = await paper_on(candles, wick - 5, config, market_type)
+    for _, paper in (skipping, walking):
+        await paper.fetch_open_orders(SYMBOL)  # a first look: the mark at the last close
+    first_marks = skipping[1].state()["marks"]
+    for _ in range(6):  # through the wick's hour with nothing open
+        for clock, _ in (skipping, walking):
+            clock.advance(HOUR)
+        assert await skipping[1].process([SYMBOL]) == []
+        await walking[1].fetch_open_orders(SYMBOL)  # a look every hour, walking the closed candles
+    assert skipping[1].state()["marks"] == first_marks  # process never looked
+    assert skipping[1].state()["marks"] != walking[1].state()["marks"]
+
+    states = []
+    for clock, paper in (skipping, walking):
+        order = await paper.create_order(
+            OrderRequest(SYMBOL, OrderSide.BUY, OrderType.LIMIT, D("0.1"), "after-the-wick", price=price)
+        )
+        assert order.status is OrderStatus.OPEN  # the wick reached the price before the order existed
+        for _ in range(48):
+            clock.advance(HOUR)
+            await paper.process([SYMBOL])
+        states.append(paper.state())
+    assert states[0] == states[1]  # same marks, orders, fills and balances as the exchange that walked every hour

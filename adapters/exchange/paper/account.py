@@ -96,6 +96,10 @@ class PaperAccount:
             return []
         return sorted({order.symbol for order in self.open_orders()} | set(self.positions))
 
+    def holds(self, symbol: str) -> bool:
+        """Whether anything on `symbol` can move with its price: an open order or an open position."""
+        return symbol in self.positions or any(o.is_open and o.symbol == symbol for o in self._open.values())
+
     def needs_book(self, symbol: str) -> bool:
         return any(order.is_conditional for order in self.open_orders(symbol))
 

@@ -26,7 +26,7 @@ from domain.market import Candle, FundingRate, MarketInfo, MarketType, OrderBook
 from domain.money import datetime_to_ms, utc_now
 from domain.trading import Balance, Order, OrderRequest, OrderType, Position, TradingMode
 
-from .account import PaperAccount
+from .account import Mark, PaperAccount
 from .config import PaperConfig
 from .ledger import Ledger
 from .perpetual import funding_times
@@ -127,9 +127,18 @@ class PaperExchange:
 
     async def process(self, symbols: list[str] | None = None) -> list[Order]:
         """Evaluate resting orders, liquidations and funding against the feed now; returns the orders that
-        filled, triggered, were canceled or rejected, and any liquidations."""
+        filled, triggered, were canceled or rejected, and any liquidations.
+
+        A symbol with nothing open (no order, no position) has nothing to evaluate and is not looked at: its mark
+        catches up at the next call that reads it (placing an order, a fetch of its orders)."""
         async with self._lock:
-            changed = await self._sync(symbols if symbols is not None else self.account.active_symbols())
+            if symbols is None:
+                symbols = self.account.active_symbols()
+            else:
+                for symbol in symbols:
+                    await self.feed.market(symbol)  # an unknown symbol is still refused
+                symbols = [symbol for symbol in symbols if self.account.holds(symbol)]
+            changed = await self._sync(symbols)
             await self._save()
             return changed
 
@@ -240,12 +249,20 @@ class PaperExchange:
         path: list[tuple[Decimal, int]] = []
         candle_ts = None
         timeframe = self.account.config.candle_timeframe
+        if not self.account.holds(symbol):
+            # nothing rests and nothing is held: no price on the way can fire anything and no funding is due, so
+            # the look only moves the mark to the ticker, and every candle closed by now counts as seen (what a
+            # walk over them leaves, without fetching them)
+            ticker = await self.feed.fetch_ticker(symbol)
+            if timeframe and mark is not None:
+                step = timeframe_ms(timeframe)
+                last_closed = (self.clock() // step - 1) * step
+                if last_closed >= _since(mark, step):
+                    candle_ts = last_closed
+            return self.account.advance(market, [(ticker.last, ticker.ts)], None, candle_ts), ticker
         if timeframe and mark is not None:
             step = timeframe_ms(timeframe)
-            # only candles that opened after the last look: earlier ones may predate orders placed since
-            since = -(-mark.ts // step) * step
-            if mark.candle_ts is not None:
-                since = max(since, mark.candle_ts + step)
+            since = _since(mark, step)
             for candle in await self.feed.fetch_ohlcv(symbol, timeframe, since=since):
                 closes = candle.ts + step
                 if candle.ts < since or closes > self.clock():
@@ -273,3 +290,10 @@ class PaperExchange:
             else:
                 await self.store.save(account_to_state(self.account))
             self._saved_revision = self.account.revision
+
+
+def _since(mark: Mark, step: int) -> int:
+    """The open time of the first candle a look walks: only candles that opened after the last look (earlier
+    ones may predate orders placed since) and after the last candle walked."""
+    since = -(-mark.ts // step) * step
+    return since if mark.candle_ts is None else max(since, mark.candle_ts + step)
