@@ -10,7 +10,6 @@ no point before the last answer at which the decision is known, and the ensemble
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from decimal import Decimal, getcontext
 
@@ -48,7 +47,10 @@ def consensus(
     weights: Mapping[str, float] | ProviderWeights | None = None,
 ) -> ConsensusResult:
     ordered = _ordered(votes)
-    counts = Counter([vote.decision.action for vote in ordered if vote.decision is not None])
+    counts: dict[Action, int] = {}  # a plain dict: what Counter would hold, without its costlier construction
+    for vote in ordered:
+        if vote.decision is not None:
+            counts[vote.decision.action] = counts.get(vote.decision.action, 0) + 1
     action, reason = verdict(counts, min_consensus=min_consensus, min_responders=min_responders)
     if reason != ConsensusReason.CONSENSUS:
         return ConsensusResult(
@@ -68,16 +70,25 @@ def consensus(
     )
 
 
-def verdict(counts: Counter, *, min_consensus: int, min_responders: int) -> Verdict:
-    """(action, reason) from the number of votes per action; abstentions are not in counts."""
-    responders = sum(count for action, count in counts.items() if action is not _ABSTAIN)
+def verdict(counts: Mapping[Action | None, int], *, min_consensus: int, min_responders: int) -> Verdict:
+    """(action, reason) from the number of votes per action; abstentions are not in counts (None counts nothing).
+
+    The leader is the first action counted with the most votes (Counter.most_common's order); another with as
+    many is a tie."""
+    top_action, top_count, tied, responders = Action.HOLD, 0, False, 0
+    for action, count in counts.items():
+        if action is _ABSTAIN:
+            continue
+        responders += count
+        if count > top_count:
+            top_action, top_count, tied = action, count, False
+        elif count == top_count:
+            tied = True
     if responders < max(min_responders, 1):
         return Action.HOLD, ConsensusReason.TOO_FEW_RESPONDERS
-    ranked = counts.most_common()
-    top_action, top_count = ranked[0]
     if top_count < min_consensus:
         return Action.HOLD, ConsensusReason.NO_AGREEMENT
-    if len(ranked) > 1 and ranked[1][1] == top_count:
+    if tied:
         return Action.HOLD, ConsensusReason.TIE
     return top_action, ConsensusReason.CONSENSUS
 
@@ -132,7 +143,7 @@ def _weighted_level(levels: list[Decimal | None], weights: list[Decimal]) -> Dec
     return mean.quantize(Decimal(1).scaleb(max(finest, carried)))
 
 
-def _hold_reasoning(reason: str, counts: Counter) -> str:
+def _hold_reasoning(reason: str, counts: Mapping[Action, int]) -> str:
     tally = ", ".join(f"{action.value} {count}" for action, count in sorted(counts.items())) or "no answers"
     return f"no consensus ({reason}): {tally}"
 

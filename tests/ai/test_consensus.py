@@ -1,10 +1,11 @@
+from collections import Counter
 from decimal import Decimal
 
 import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from adapters.ai.consensus import consensus
+from adapters.ai.consensus import consensus, verdict
 from adapters.ai.parsing import AnswerRejected, parse_decision
 from domain.decision import Action, Decision
 from domain.trading import PositionSide
@@ -179,3 +180,32 @@ def test_consensus_when_answers_carry_arbitrary_finite_numbers_then_never_raises
         assert decision.stop_loss < PRICE < decision.take_profit
     if decision.action is Action.SELL:
         assert decision.take_profit < PRICE < decision.stop_loss
+
+
+def _verdict_by_most_common(counts: Counter, min_consensus: int, min_responders: int) -> tuple[Action, str]:
+    """verdict() as it was written over a Counter: the reference its dict tally must match."""
+    responders = sum(counts.values())
+    if responders < max(min_responders, 1):
+        return HOLD, ConsensusReason.TOO_FEW_RESPONDERS
+    ranked = counts.most_common()
+    top_action, top_count = ranked[0]
+    if top_count < min_consensus:
+        return HOLD, ConsensusReason.NO_AGREEMENT
+    if len(ranked) > 1 and ranked[1][1] == top_count:
+        return HOLD, ConsensusReason.TIE
+    return top_action, ConsensusReason.CONSENSUS
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    actions=st.lists(st.sampled_from([BUY, SELL, HOLD, CLOSE]), max_size=9),
+    min_consensus=st.integers(0, 5),
+    min_responders=st.integers(0, 5),
+)
+def test_verdict_when_votes_are_tallied_in_a_dict_then_the_same_as_counter_most_common(
+    actions, min_consensus, min_responders
+):
+    counts = Counter(actions)
+    expected = _verdict_by_most_common(counts, min_consensus, min_responders)
+    assert verdict(dict(counts), min_consensus=min_consensus, min_responders=min_responders) == expected
+    event(expected[1])
