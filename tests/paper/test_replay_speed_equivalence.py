@@ -6,7 +6,6 @@ are equal values but different answers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, localcontext
 
 import pytest
@@ -19,12 +18,10 @@ from adapters.exchange.replay import (
     ReplaySeries,
     SimulatedClock,
     SyntheticBookModel,
-    book_model,
     default_market,
 )
-from adapters.exchange.replay.book_model import slot_setters
 from adapters.exchange.replay.series import context_key
-from domain.market import BookLevel, Candle, MarketInfo, MarketType
+from domain.market import Candle, MarketInfo, MarketType
 
 from .replay_reference import ReferenceFeed, build_book
 
@@ -269,48 +266,6 @@ def test_candle_terms_when_asked_in_two_contexts_then_each_is_computed_in_its_ow
     assert exact == D("114.6") * D("2509.17") == D("287550.882")
     assert rounded == D("2.876E+5")
     assert series.terms(context_key()).quote_volumes[0] == exact == first.volume * first.close
-
-
-@dataclass(frozen=True, slots=True)
-class Checked:
-    price: Decimal
-
-    def __post_init__(self) -> None:
-        if self.price <= 0:
-            raise ValueError("price must be positive")
-
-
-@dataclass(frozen=True)
-class Unslotted:
-    price: Decimal
-
-
-def test_slot_setters_when_the_dataclass_only_sets_its_fields_then_objects_equal_constructed_ones():
-    new, set_price, set_amount = slot_setters(BookLevel)  # type: ignore[misc]
-    level = new(BookLevel)
-    set_price(level, D("101.50"))
-    set_amount(level, D("0.25"))
-
-    assert level == BookLevel(D("101.50"), D("0.25"))
-    assert (repr(level), hash(level)) == (
-        repr(BookLevel(D("101.50"), D("0.25"))),
-        hash(BookLevel(D("101.50"), D("0.25"))),
-    )
-
-
-@pytest.mark.parametrize("cls", [Checked, Unslotted, Decimal])
-def test_slot_setters_when_construction_does_more_or_is_no_slotted_dataclass_then_none(cls):
-    assert slot_setters(cls) is None
-
-
-async def test_book_when_levels_are_built_by_their_constructor_then_the_same_books(shipped_candles, monkeypatch):
-    monkeypatch.setattr(book_model, "_NEW_LEVEL", None)
-    market = default_market(SYMBOL, MarketType.SPOT, shipped_candles[0].close)
-    feed = ReplayFeed(SimulatedClock(0), ReplaySeries(market=market, candles=shipped_candles, base_timeframe="1h"))
-    reference = ReferenceFeed(market, shipped_candles, HOUR)
-
-    for index in (1, 2, 500, 9000, 20_000):
-        await assert_same(feed, reference, shipped_candles[index].ts, {"1h": HOUR})
 
 
 @pytest.mark.parametrize("steps", [(D("0.01"), D("0.00001")), (D("0.5"), D("0.25")), (D(0), D(0))])

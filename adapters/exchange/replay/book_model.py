@@ -11,17 +11,17 @@ The model (deterministic, so a backtest is reproducible):
   A market order larger than a few levels therefore pays visible slippage.
 
 Prices are rounded to the price step as (value / step).to_integral_value(rounding) * step in the caller's
-Decimal context, amounts down to the amount step by domain.money.quantize_down (exact). A replay feed builds a
-book's levels once per closed candle (BookLadder) and serves every depth asked for from them.
+Decimal context, amounts down to the amount step by domain.money.quantize_down (exact). A replay feed keeps one
+BookLadder per closed candle: its best prices and imbalance come without level objects (every hour asks for
+them), and its levels are built once, up to the deepest book asked for (a fill), serving every depth from them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Context, Decimal, getcontext
 from itertools import pairwise
-from typing import Any
 
 from domain.market import BookLevel, Candle, OrderBook
 from domain.money import quantize_down
@@ -54,30 +54,6 @@ def _round_to_power_of_ten(value: Decimal, step: Decimal, rounding: str) -> Deci
     return _round_to_step(value, step, rounding) if rounded == value else rounded
 
 
-def slot_setters(cls: type) -> tuple[Any, ...] | None:
-    """(object.__new__, one setter per field) of a dataclass whose generated __init__ only sets its slots.
-
-    The generated __init__ of a frozen dataclass sets each field through object.__setattr__; setting the slots
-    directly builds the same object with half the work, and a book has two new levels per depth at every candle
-    (measured: about a fifth of a whole replay cycle). Anything more (a __post_init__, a custom __new__ or
-    __init__, no slots) and None: use the constructor.
-    """
-    if not is_dataclass(cls):
-        return None
-    names = tuple(item.name for item in fields(cls))
-    code = getattr(cls.__init__, "__code__", None)
-    if (
-        getattr(cls, "__slots__", None) != names
-        or hasattr(cls, "__post_init__")
-        or cls.__new__ is not object.__new__
-        or code is None
-        or code.co_filename != "<string>"  # written by dataclasses
-    ):
-        return None
-    return (object.__new__, *(getattr(cls, name).__set__ for name in names))
-
-
-_NEW_LEVEL = slot_setters(BookLevel)  # (new, set price, set amount)
 _LEVEL_NUMBERS = tuple(Decimal(level) for level in range(64))  # replaced by a longer tuple, never changed
 
 
@@ -93,11 +69,13 @@ def _level_numbers(depth: int) -> tuple[Decimal, ...]:
 class BookSteps:
     """A market's price and amount steps as the book rounds to them (power-of-ten steps take the fast path)."""
 
-    __slots__ = ("amount", "powers_of_ten", "price")
+    __slots__ = ("amount", "powers_of_ten", "price", "sum_bounds")
 
     def __init__(self, price: Decimal, amount: Decimal) -> None:
         self.price, self.amount = price, amount
         self.powers_of_ten = price > 0 and amount > 0 and _is_power_of_ten(price) and _is_power_of_ten(amount)
+        # BookLadder._sums_exact's figures that do not depend on the ladder, by (depth, context, decay)
+        self.sum_bounds: dict[tuple[int, int, str, Decimal], tuple[Decimal, Decimal, Decimal]] = {}
 
     def round_price(self, value: Decimal, rounding: str) -> Decimal:
         if self.powers_of_ten:
@@ -192,65 +170,22 @@ class BookLadder:
         self._unpriced = -1  # the first level without a bid (-1: none so far)
 
     def _extend(self, depth: int) -> None:
-        powers, decay = self._powers, self._decay
-        while len(powers) < depth:
-            powers.append(decay ** len(powers))
-        levels, steps = range(len(self.asks), depth), self._steps
-        if steps.powers_of_ten:
-            self._extend_powers_of_ten(levels)
-            return
-        price_step, amount_step, gap, top = steps.price, steps.amount, self.gap, self.top
-        for level in levels:
-            amount = max(amount_step, quantize_down(top * powers[level], amount_step))
-            bid_price = _round_to_step(self.best_bid - gap * level, price_step, ROUND_FLOOR)
+        """Levels up to `depth` (a fill's book: the hourly ticker and imbalance need none of them)."""
+        for level in range(len(self.asks), depth):
+            amount = self._amount(level)
+            bid_price, ask_price = self._level_prices(level)
             self.bids.append(BookLevel(bid_price, amount) if bid_price > 0 else None)
             if bid_price <= 0 and self._unpriced < 0:
                 self._unpriced = level
-            self.asks.append(BookLevel(_round_to_step(self.best_ask + gap * level, price_step, ROUND_CEILING), amount))
+            self.asks.append(BookLevel(ask_price, amount))
 
-    def _extend_powers_of_ten(self, levels: range) -> None:
-        """The loop above for power-of-ten steps, with _round_to_power_of_ten and the levels' construction written
-        out (this runs for every level of every book of a backtest). quantize_down to a power of ten is exactly a
-        quantize: the value rounded toward zero, written with the step's exponent."""
-        price_step, amount_step, gap, top, powers = (
-            self._steps.price,
-            self._steps.amount,
-            self.gap,
-            self.top,
-            self._powers,
+    def _level_prices(self, level: int) -> tuple[Decimal, Decimal]:
+        """Level k's bid and ask prices, k gaps out from the best (the bid may not be positive: no bid there)."""
+        offset = self.gap * _level_numbers(level + 1)[level]  # = gap * level
+        steps = self._steps
+        return steps.round_price(self.best_bid - offset, ROUND_FLOOR), steps.round_price(
+            self.best_ask + offset, ROUND_CEILING
         )
-        best_bid, best_ask, bids, asks = self.best_bid, self.best_ask, self.bids, self.asks
-        new, set_price, set_amount = _NEW_LEVEL or (None, None, None)
-        numbers, wide = _level_numbers(levels.stop), _WIDE
-        for level in levels:
-            value = top * powers[level]
-            amount = value.quantize(amount_step, ROUND_DOWN, wide)  # = quantize_down, bar the sign of a zero
-            if not amount > amount_step:  # max(amount_step, amount), which keeps amount_step on a tie (and zeros)
-                amount = amount_step
-            offset = gap * numbers[level]  # = gap * level
-            value = best_bid - offset
-            bid_price = value.quantize(price_step, ROUND_FLOOR, wide)
-            if bid_price == value:
-                bid_price = _round_to_step(value, price_step, ROUND_FLOOR)
-            value = best_ask + offset
-            ask_price = value.quantize(price_step, ROUND_CEILING, wide)
-            if ask_price == value:
-                ask_price = _round_to_step(value, price_step, ROUND_CEILING)
-            if new is None:
-                bid, ask = BookLevel(bid_price, amount), BookLevel(ask_price, amount)
-            else:
-                bid, ask = new(BookLevel), new(BookLevel)
-                set_price(bid, bid_price)
-                set_amount(bid, amount)
-                set_price(ask, ask_price)
-                set_amount(ask, amount)
-            asks.append(ask)
-            if bid_price > 0:
-                bids.append(bid)
-            else:
-                bids.append(None)
-                if self._unpriced < 0:
-                    self._unpriced = level
 
     def imbalance(self, depth: int) -> Decimal:
         """book(..., depth).imbalance(depth), pricing only the deepest bid: the levels of both sides hold the same
@@ -258,18 +193,10 @@ class BookLadder:
         is not positive the book is built (rare: a price a few gaps above zero)."""
         if depth < 1 or len(self.asks) >= depth:
             return self.book("", 0, max(depth, 0)).imbalance(depth)
-        powers, decay = self._powers, self._decay
-        while len(powers) < depth:
-            powers.append(decay ** len(powers))
+        self._powers_to(depth)
         steps = self._steps
         deepest = self.best_bid - self.gap * _level_numbers(depth)[depth - 1]
-        if steps.powers_of_ten:
-            bid_price = deepest.quantize(steps.price, ROUND_FLOOR, _WIDE)
-            if bid_price == deepest:
-                bid_price = _round_to_step(deepest, steps.price, ROUND_FLOOR)
-        else:
-            bid_price = _round_to_step(deepest, steps.price, ROUND_FLOOR)
-        if not bid_price > 0:
+        if not steps.round_price(deepest, ROUND_FLOOR) > 0:
             return self.book("", 0, depth).imbalance(depth)
         if steps.powers_of_ten and self._sums_exact(depth):
             # both sides hold the same amounts, so the difference of two equal exact sums over their exact double:
@@ -287,14 +214,27 @@ class BookLadder:
         max(step, top * power) give or take the product's rounding, and twice their sum must keep below
         10**(prec + e) for every partial sum to fit the context's digits; 4 * depth * the largest amount bounds it
         with room to spare."""
-        step = self._steps.amount
-        largest = max(step, _WIDE.multiply(self.top, max(self._powers[:depth])))
-        exponent = min(int(step.as_tuple().exponent), 0)
-        return _WIDE.multiply(Decimal(4 * depth), largest) < _WIDE.scaleb(Decimal(1), getcontext().prec + exponent)
+        context = getcontext()
+        step, prec = self._steps.amount, context.prec
+        key = (depth, prec, context.rounding, self._decay)  # the powers are the decay's in this context
+        bounds = self._steps.sum_bounds.get(key)
+        if bounds is None:
+            exponent = min(int(step.as_tuple().exponent), 0)
+            bounds = (Decimal(4 * depth), max(self._powers[:depth]), _WIDE.scaleb(Decimal(1), prec + exponent))
+            self._steps.sum_bounds[key] = bounds
+        four_depth, power, limit = bounds
+        return _WIDE.multiply(four_depth, max(step, _WIDE.multiply(self.top, power))) < limit
+
+    def _powers_to(self, depth: int) -> list[Decimal]:
+        """depth_decay ** k for k < depth (at least), computed once per model and context."""
+        powers, decay = self._powers, self._decay
+        while len(powers) < depth:
+            powers.append(decay ** len(powers))
+        return powers
 
     def _amount(self, level: int) -> Decimal:
-        """The amount of both sides' level `level`, as _extend computes it."""
-        amount_step, value = self._steps.amount, self.top * self._powers[level]
+        """The amount of both sides' level `level`: top * decay**level, down to the amount step, at least one."""
+        amount_step, value = self._steps.amount, self.top * self._powers_to(level + 1)[level]
         if self._steps.powers_of_ten:
             amount = value.quantize(amount_step, ROUND_DOWN, _WIDE)
             return amount if amount > amount_step else amount_step
@@ -302,8 +242,9 @@ class BookLadder:
 
     def best(self) -> tuple[Decimal | None, Decimal]:
         """The best bid (None when its price is not positive) and the best ask."""
-        if not self.asks:
-            self._extend(1)
+        if not self.asks:  # the prices alone: the ticker of every hour needs no level objects
+            bid_price, ask_price = self._level_prices(0)
+            return (bid_price if bid_price > 0 else None), ask_price
         bid = self.bids[0]
         return (None if bid is None else bid.price), self.asks[0].price
 
