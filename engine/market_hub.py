@@ -194,7 +194,11 @@ class MarketHub:
                 # the preloaded rows hold the indicators and the snapshot keeps the last keep_candles candles:
                 # those are all the history it needs, unless its last candle is missing from the rows
                 short = self.config.keep_candles + 2
-                closed = closed_candles(await feed.fetch_ohlcv(symbol, timeframe, limit=short), timeframe, now_ms)
+                closed_of = getattr(feed, "fetch_closed_ohlcv", None)
+                if closed_of is not None:  # a replay answers the closed ones alone (the short fetch's closed part)
+                    closed = await closed_of(symbol, timeframe, short - 1)
+                else:
+                    closed = closed_candles(await feed.fetch_ohlcv(symbol, timeframe, limit=short), timeframe, now_ms)
                 if not closed or closed[-1].ts in rows:
                     return closed
             return closed_candles(await feed.fetch_ohlcv(symbol, timeframe, limit=limit), timeframe, now_ms)

@@ -23,6 +23,7 @@ from adapters.exchange.replay import (
     UnsupportedTimeframe,
     default_market,
 )
+from analysis.snapshot import closed_candles
 from domain.market import MarketType
 
 D = Decimal
@@ -133,6 +134,20 @@ async def test_fetch_ohlcv_when_forming_excluded_then_only_closed_candles(shippe
     hourly = await feed.fetch_ohlcv(SYMBOL, "1h", limit=5)
 
     assert hourly == shipped_candles[46:51]
+
+
+@settings(max_examples=60, deadline=None)
+@given(hours=st.integers(0, 20_200), minutes=st.sampled_from([0, 1, 59]), limit=st.sampled_from([1, 2, 101, 500]))
+async def test_fetch_closed_ohlcv_when_asked_anywhere_then_the_closed_part_of_a_fetch_one_longer(
+    shipped_candles, hours, minutes, limit
+):
+    now = shipped_candles[0].ts + hours * HOUR + minutes * 60_000
+    feed = replay(shipped_candles, now)
+    for timeframe in ("1h", "4h", "1d"):
+        fetched = await feed.fetch_ohlcv(SYMBOL, timeframe, limit=limit + 1)  # the last one may be forming
+        assert (
+            await feed.fetch_closed_ohlcv(SYMBOL, timeframe, limit) == closed_candles(fetched, timeframe, now)[-limit:]
+        )
 
 
 async def test_forming_candle_when_bucket_just_opened_then_flat_at_last_close_with_no_volume(shipped_candles):

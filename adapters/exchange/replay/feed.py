@@ -208,6 +208,12 @@ class ReplayFeed:
             return []
         return series.ohlcv(timeframe, self.clock.now_ms(), since, limit, self.include_forming)
 
+    async def fetch_closed_ohlcv(self, symbol: str, timeframe: str, limit: int) -> list[Candle]:
+        """The last `limit` candles of `timeframe` closed by now, oldest first: what a market hub keeps of a
+        fetch, without building the forming candle only to drop it."""
+        series = self._series.get(symbol) or self._get(symbol)
+        return series.ohlcv(timeframe, self.clock.now_ms(), None, limit, False) if limit > 0 else []
+
     async def fetch_order_book(self, symbol: str, limit: int = 20) -> OrderBook:
         series = self._series.get(symbol) or self._get(symbol)
         depth = max(1, limit)
