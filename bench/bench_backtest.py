@@ -103,7 +103,7 @@ def main() -> None:
         _line("in-process: per-cycle mean", _figures(per_cycle, 1e6, "us"))
         _line("in-process: cycles/s", f"{cycles / statistics.median(phases['run']):8.0f}")
         _line("in-process: metrics (engine.metrics over the curve)", _figures(phases["metrics"], 1000, "ms"))
-        _line("in-process: equity.png (waiting for the chart process)", _figures(phases["chart"], 1000, "ms"))
+        _line("in-process: equity.png (series, hand-over, wait for the chart)", _figures(phases["chart"], 1000, "ms"))
         _line("in-process: metrics.json, trades.csv, equity.csv", _figures(phases["files"], 1000, "ms"))
         _line("in-process: run_backtest total", _figures(phases["total"]))
 

@@ -3,12 +3,14 @@
 It imports matplotlib and draws a throw-away chart as soon as it starts, so a backtest that starts it first
 has that done on the other core by the time its equity curve is ready. Input: one JSON line (path, title,
 width, height, dpi and the number of points n), then 3 * n float64 in native order (seconds, equity,
-drawdown). Output: the PNG at path; exit status 0, or 1 with the reason on stderr.
+drawdown). Output: the PNG at path, then the line "done" on stdout and exit status 0; or exit status 1 with
+the reason on stderr.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from array import array
 
@@ -32,7 +34,11 @@ def main() -> int:
         return 1
     series = EquitySeries(values[:n].tolist(), values[n : 2 * n].tolist(), values[2 * n :].tolist())
     draw_equity(series, job["path"], title=job["title"], width=job["width"], height=job["height"], dpi=job["dpi"])
-    return 0
+    sys.stdout.write("done\n")
+    sys.stdout.flush()
+    # the PNG is written and closed (draw_equity), and "done" is flushed: nothing is left to do, so the child
+    # skips the interpreter's teardown (freeing matplotlib, about 0.1 s) the parent would otherwise wait for
+    os._exit(0)
 
 
 if __name__ == "__main__":

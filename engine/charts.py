@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import select
 import subprocess
 import sys
 from array import array
@@ -17,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from domain.market import Candle
 from domain.money import ms_to_datetime
@@ -222,14 +223,17 @@ class ChartWorker:
     """Draws an equity chart in a child process (engine.chart_worker) started before the data is ready: the
     child imports matplotlib (most of a chart's cost) on another core while the caller works.
 
-    draw() returns once the PNG is written; if the child cannot be started or fails, the chart is drawn here."""
+    start() hands the child the chart and returns at once, so the caller can go on (a backtest writes its other
+    files meanwhile); finish() returns once the PNG is written. draw() is both. If the child cannot be started
+    or fails, the chart is drawn here."""
 
     def __init__(self) -> None:
+        self._job: tuple[EquitySeries, str | os.PathLike[str], dict[str, Any]] | None = None
         try:
             self._child: subprocess.Popen[bytes] | None = subprocess.Popen(
                 [sys.executable, "-m", "engine.chart_worker"],
                 stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,  # one line, "done", once the PNG is written and closed
                 stderr=subprocess.DEVNULL,  # a child that fails is replaced by drawing here, which says why
             )
         except OSError:
@@ -246,30 +250,68 @@ class ChartWorker:
         dpi: int = DPI,
         timeout_s: float = 120.0,
     ) -> None:
-        child, self._child = self._child, None
+        self.start(series, path, title=title, width=width, height=height, dpi=dpi)
+        self.finish(timeout_s)
+
+    def start(
+        self,
+        series: EquitySeries,
+        path: str | os.PathLike[str],
+        *,
+        title: str = "Equity",
+        width: int = WIDTH_PX,
+        height: int = HEIGHT_PX,
+        dpi: int = DPI,
+    ) -> None:
+        """Send the chart to the child (which reads it at once: it waits for it) and return."""
         if width <= 0 or height <= 0 or dpi <= 0:
-            _close(child)
+            self.close()
             raise ValueError(f"chart size must be positive, got {width}x{height} at {dpi} dpi")
-        if child is not None and child.stdin is not None:
-            job = {"path": os.fspath(path), "title": title, "width": width, "height": height, "dpi": dpi}
-            numbers = array("d", series.seconds)
-            numbers.extend(series.equity)
-            numbers.extend(series.drawdown)
-            try:
-                child.stdin.write(json.dumps({**job, "points": len(series.seconds)}).encode() + b"\n")
-                child.stdin.write(numbers.tobytes())
-                child.stdin.close()
-                if child.wait(timeout_s) == 0:
-                    return
-            except (OSError, subprocess.TimeoutExpired):
-                pass
-            _close(child)
-        draw_equity(series, path, title=title, width=width, height=height, dpi=dpi)
+        style = {"title": title, "width": width, "height": height, "dpi": dpi}
+        self._job = (series, path, style)
+        child = self._child
+        if child is None or child.stdin is None:
+            return
+        numbers = array("d", series.seconds)
+        numbers.extend(series.equity)
+        numbers.extend(series.drawdown)
+        try:
+            child.stdin.write(json.dumps({"path": os.fspath(path), **style, "points": len(series.seconds)}).encode())
+            child.stdin.write(b"\n" + numbers.tobytes())
+            child.stdin.close()
+        except OSError:
+            self.close()  # finish() draws here
+
+    def finish(self, timeout_s: float = 120.0) -> None:
+        """Wait until the PNG of start() is written (drawing it here if the child did not)."""
+        job, self._job = self._job, None
+        if job is None:
+            raise RuntimeError("ChartWorker.finish() without start()")
+        child, self._child = self._child, None
+        drawn = child is not None and _done(child, timeout_s) and child.wait() == 0
+        _close(child)
+        if drawn:
+            return
+        series, path, style = job
+        draw_equity(series, path, **style)
 
     def close(self) -> None:
         """Stop a child that was never given a chart."""
         child, self._child = self._child, None
         _close(child)
+
+
+def _done(child: subprocess.Popen[bytes], timeout_s: float) -> bool:
+    """Whether the child says "done" within timeout_s. Its stdout is read rather than its exit awaited: with a
+    timeout, Popen.wait polls (sleeping up to 50 ms between looks), and the child leaves at once after the line
+    (engine.chart_worker), so the wait() after it is short."""
+    if child.stdout is None:
+        return False
+    try:
+        readable, _, _ = select.select([child.stdout], [], [], timeout_s)
+        return bool(readable) and child.stdout.readline() == b"done\n"
+    except (OSError, ValueError):
+        return False
 
 
 def _close(child: subprocess.Popen[bytes] | None) -> None:
@@ -278,8 +320,9 @@ def _close(child: subprocess.Popen[bytes] | None) -> None:
     if child.poll() is None:
         child.kill()
     child.wait()
-    if child.stdin is not None:
-        child.stdin.close()
+    for stream in (child.stdin, child.stdout):
+        if stream is not None:
+            stream.close()
 
 
 def load_matplotlib() -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
+import gc
 from pathlib import Path
 from typing import Annotated
 
@@ -55,8 +57,19 @@ def backtest(
         result = asyncio.run(run_backtest(options, settings))
     except BacktestError as error:
         raise typer.BadParameter(error.detail, param_hint=error.option) from None
+    skip_exit_collections()
     for line in result.metrics.lines():
         typer.echo(line)
     typer.echo(f"Cycles {result.cycles} · ensemble consultations {result.consultations}")
     for name, path in result.files.items():
         typer.echo(f"{name}: {path}")
+
+
+def skip_exit_collections() -> None:
+    """At interpreter exit, before its shutdown, move every object to the collector's permanent generation
+    (gc.freeze), so that the full collections of the shutdown skip the heap a backtest leaves (about 0.1 s of a
+    command that exits right after). Nothing is lost: each output file is written and closed by then, and the
+    objects are freed by reference counting as before; only cyclic garbage still alive at exit is left to the
+    operating system instead of being collected. Registered once however often the command runs in a process."""
+    atexit.unregister(gc.freeze)
+    atexit.register(gc.freeze)

@@ -71,3 +71,23 @@ def test_batch_collection_when_left_then_the_collector_is_as_it_was() -> None:
         assert gc.get_threshold() == (12_345, *before[1:])
         raise RuntimeError("the run failed")
     assert gc.get_threshold() == before
+
+
+def test_backtest_when_run_then_the_chart_is_the_one_drawn_here_from_the_curve(result, tmp_path: Path) -> None:
+    # the chart process gets the chart before the metrics and csv files are made; it must draw what drawing it
+    # here, after them, draws
+    from engine.backtest import CHART_TITLE, _dated
+    from engine.charts import EquitySeries, draw_equity
+
+    backtest, out = result
+    here = draw_equity(EquitySeries.of(_dated(backtest.equity), Decimal(10000)), None, title=CHART_TITLE)
+    assert (out / "equity.png").read_bytes() == here
+    assert list(backtest.files) == ["metrics.json", "trades.csv", "equity.csv", "equity.png"]
+    assert backtest.seconds["chart"] >= 0 and backtest.seconds["total"] >= backtest.seconds["run"]
+
+
+def test_backtest_result_when_shown_then_a_short_summary_not_every_point(result) -> None:
+    backtest, _ = result
+    shown = repr(backtest)
+    assert shown.startswith("BacktestResult(cycles=1416, trades=") and len(shown) < 300
+    assert f"final_equity={backtest.final_equity}" in shown and str(len(backtest.equity)) in shown

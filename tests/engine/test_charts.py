@@ -147,3 +147,34 @@ def test_chart_worker_when_drawing_then_the_same_png_as_drawing_here(tmp_path: P
     assert (tmp_path / "worker.png").read_bytes() == here == equity_chart(points, None, title="Backtest equity",
                                                                           starting_balance=Decimal(1000))  # fmt: skip
     assert png_size(here) == (1000, 600)
+
+
+def test_chart_worker_when_started_then_the_child_draws_before_finish_is_called(tmp_path: Path) -> None:
+    import time
+
+    points = [(T0 + timedelta(hours=i), Decimal(1000) + Decimal(i % 29)) for i in range(500)]
+    series = EquitySeries.of(points, Decimal(1000))
+    worker = ChartWorker()
+    path = tmp_path / "early.png"
+
+    worker.start(series, path, title="early")
+    deadline = time.monotonic() + 60
+    while not path.exists() and time.monotonic() < deadline:  # only the child writes it before finish()
+        time.sleep(0.01)
+    assert path.exists()
+    worker.finish()
+
+    assert path.read_bytes() == draw_equity(series, None, title="early")
+
+
+def test_chart_worker_when_the_child_is_gone_then_finish_draws_here(tmp_path: Path) -> None:
+    series = EquitySeries.of([(T0, Decimal(5)), (T0 + timedelta(hours=1), Decimal(4))], Decimal(5))
+    worker = ChartWorker()
+    worker.close()  # as if the child could not be started
+
+    worker.start(series, tmp_path / "here.png", title="here")
+    worker.finish()
+
+    assert (tmp_path / "here.png").read_bytes() == draw_equity(series, None, title="here")
+    with pytest.raises(RuntimeError, match="without start"):
+        worker.finish()
