@@ -224,7 +224,7 @@ class ChartWorker:
     child imports matplotlib (most of a chart's cost) on another core while the caller works.
 
     start() hands the child the chart and returns at once, so the caller can go on (a backtest writes its other
-    files meanwhile); finish() returns once the PNG is written. draw() is both. If the child cannot be started
+    files meanwhile); finish() returns once the PNG is written. If the child cannot be started
     or fails, the chart is drawn here."""
 
     def __init__(self) -> None:
@@ -238,20 +238,6 @@ class ChartWorker:
             )
         except OSError:
             self._child = None
-
-    def draw(
-        self,
-        series: EquitySeries,
-        path: str | os.PathLike[str],
-        *,
-        title: str = "Equity",
-        width: int = WIDTH_PX,
-        height: int = HEIGHT_PX,
-        dpi: int = DPI,
-        timeout_s: float = 120.0,
-    ) -> None:
-        self.start(series, path, title=title, width=width, height=height, dpi=dpi)
-        self.finish(timeout_s)
 
     def start(
         self,

@@ -18,7 +18,6 @@ from domain.money import to_decimal
 from domain.vote import DEFAULT_WEIGHT, ConsensusReason, ConsensusResult, Vote, is_valid_weight
 
 Verdict = tuple[Action, str]
-_ABSTAIN = None
 _CONFIDENCE_STEP = Decimal("0.0001")
 
 
@@ -70,15 +69,13 @@ def consensus(
     )
 
 
-def verdict(counts: Mapping[Action | None, int], *, min_consensus: int, min_responders: int) -> Verdict:
-    """(action, reason) from the number of votes per action; abstentions are not in counts (None counts nothing).
+def verdict(counts: Mapping[Action, int], *, min_consensus: int, min_responders: int) -> Verdict:
+    """(action, reason) from the number of votes per action; abstentions are not in counts.
 
     The leader is the first action counted with the most votes (Counter.most_common's order); another with as
     many is a tie."""
     top_action, top_count, tied, responders = Action.HOLD, 0, False, 0
     for action, count in counts.items():
-        if action is _ABSTAIN:
-            continue
         responders += count
         if count > top_count:
             top_action, top_count, tied = action, count, False

@@ -141,7 +141,8 @@ def test_chart_worker_when_drawing_then_the_same_png_as_drawing_here(tmp_path: P
     series = EquitySeries.of(points, Decimal(1000))
     worker = ChartWorker()
 
-    worker.draw(series, tmp_path / "worker.png", title="Backtest equity")
+    worker.start(series, tmp_path / "worker.png", title="Backtest equity")
+    worker.finish()
     here = draw_equity(series, tmp_path / "here.png", title="Backtest equity")
 
     assert (tmp_path / "worker.png").read_bytes() == here == equity_chart(points, None, title="Backtest equity",

@@ -40,10 +40,8 @@ def ensemble() -> SharedEnsemble:
     return SharedEnsemble(Ensemble([offline_analyst("trend")]))
 
 
-@pytest.mark.parametrize("hours", [1, 2, 30, 99, 100, 101, 102, 250, 1999, 4001, 5998])
-async def test_snapshot_when_rows_are_preloaded_then_equal_to_build_snapshot_over_full_fetches_and_the_book(
-    candles, hours
-) -> None:
+def preloaded_hub(candles) -> tuple[ReplayFeed, MarketHub, dict[str, IndicatorSeries]]:
+    """A hub over a replay whose indicator rows are preloaded for every timeframe, as a backtest builds it."""
     feed = replay(candles)
     hub = MarketHub({feed.exchange_id: feed}, ensemble(), config=HubConfig(TIMEFRAMES, "1h"))
     series = feed.series(SYMBOL)
@@ -51,45 +49,47 @@ async def test_snapshot_when_rows_are_preloaded_then_equal_to_build_snapshot_ove
     for timeframe in TIMEFRAMES:
         rows[timeframe] = IndicatorSeries(series.ohlcv(timeframe, series.last_close_ms, None, 10**9, False))
         hub.preload(feed.exchange_id, SYMBOL, timeframe, rows[timeframe])
+    return feed, hub, rows
+
+
+async def snapshot_the_long_way(feed, rows, now, side, entry):
+    """build_snapshot over full fetches of every timeframe and the whole book."""
+    full = {tf: closed_candles(await feed.fetch_ohlcv(SYMBOL, tf, limit=1000), tf, now) for tf in TIMEFRAMES}
+    return build_snapshot(
+        exchange=feed.exchange_id, symbol=SYMBOL, candles=full, ticker=await feed.fetch_ticker(SYMBOL),
+        base_timeframe="1h", order_book=await feed.fetch_order_book(SYMBOL, 20),
+        funding_rate=await feed.fetch_funding_rate(SYMBOL), position_side=side, entry_price=entry, now_ms=now,
+        indicators=rows,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("hours", [1, 2, 30, 99, 100, 101, 102, 250, 1999, 4001, 5998])
+async def test_snapshot_when_rows_are_preloaded_then_equal_to_build_snapshot_over_full_fetches_and_the_book(
+    candles, hours
+) -> None:
+    feed, hub, rows = preloaded_hub(candles)
+    series = feed.series(SYMBOL)
     now = series.first_close_ms + (hours - 1) * HOUR
     feed.clock.advance_to(now)
 
     for side, entry in ((PositionSide.FLAT, None), (PositionSide.LONG, Decimal("2500"))):
         snapshot = await hub.snapshot(feed.exchange_id, SYMBOL, now, side, entry)
 
-        full = {tf: closed_candles(await feed.fetch_ohlcv(SYMBOL, tf, limit=1000), tf, now) for tf in TIMEFRAMES}
-        expected = build_snapshot(
-            exchange=feed.exchange_id, symbol=SYMBOL, candles=full, ticker=await feed.fetch_ticker(SYMBOL),
-            base_timeframe="1h", order_book=await feed.fetch_order_book(SYMBOL, 20),
-            funding_rate=await feed.fetch_funding_rate(SYMBOL), position_side=side, entry_price=entry, now_ms=now,
-            indicators=rows,
-        )  # fmt: skip
-        assert snapshot == expected
+        assert snapshot == await snapshot_the_long_way(feed, rows, now, side, entry)
 
 
 async def test_snapshot_when_the_clock_walks_hour_by_hour_then_longer_views_are_reused_within_their_candle(
     candles,
 ) -> None:
-    feed = replay(candles)
-    hub = MarketHub({feed.exchange_id: feed}, ensemble(), config=HubConfig(TIMEFRAMES, "1h"))
+    feed, hub, rows = preloaded_hub(candles)
     series = feed.series(SYMBOL)
-    rows = {}
-    for timeframe in TIMEFRAMES:
-        rows[timeframe] = IndicatorSeries(series.ohlcv(timeframe, series.last_close_ms, None, 10**9, False))
-        hub.preload(feed.exchange_id, SYMBOL, timeframe, rows[timeframe])
     start = (series.first_close_ms // (24 * HOUR) + 40) * 24 * HOUR - 3 * HOUR  # 3 hours before a day closes
     seen: dict[str, dict[int, object]] = {timeframe: {} for timeframe in TIMEFRAMES}
     for hour in range(30):
         now = start + hour * HOUR
         feed.clock.advance_to(now)
         snapshot = await hub.snapshot(feed.exchange_id, SYMBOL, now, PositionSide.FLAT, None)
-        full = {tf: closed_candles(await feed.fetch_ohlcv(SYMBOL, tf, limit=1000), tf, now) for tf in TIMEFRAMES}
-        expected = build_snapshot(
-            exchange=feed.exchange_id, symbol=SYMBOL, candles=full, ticker=await feed.fetch_ticker(SYMBOL),
-            base_timeframe="1h", order_book=await feed.fetch_order_book(SYMBOL, 20),
-            funding_rate=await feed.fetch_funding_rate(SYMBOL), position_side=PositionSide.FLAT, now_ms=now,
-            indicators=rows,
-        )  # fmt: skip
+        expected = await snapshot_the_long_way(feed, rows, now, PositionSide.FLAT, None)
         assert snapshot == expected, now  # the reused views are the views built anew
         for view in snapshot.timeframes:
             period = 3_600_000 * {"1h": 1, "4h": 4, "1d": 24}[view.timeframe]
