@@ -303,7 +303,7 @@ class PairEngine:
             price=snapshot.price,
             atr_fraction=to_decimal(atr) if atr is not None else Decimal(0),
             quote_volume=snapshot.ticker.quote_volume or Decimal(0),
-            spread_fraction=snapshot.ticker.spread_fraction,
+            spread_fraction=snapshot.spread_fraction,  # the ticker's, computed once with the snapshot
         )
         pair = PairContext(
             budget=self.config.budget,

@@ -6,6 +6,7 @@ restart resumes an engine exactly where it stood.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from decimal import Decimal
@@ -108,6 +109,10 @@ class UserBook:
     day: date | None = None
     trades_today: int = 0
     open_positions: int = 0
+    # the last account() and the very objects it was built from (the monitor's and the cycle's are usually one)
+    _account: tuple[tuple[object, ...], AccountState] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def observe(self, balance: Decimal, unrealized: Decimal, day: date) -> None:
         """Mark to market; a new UTC day restarts the day's figures from the current equity."""
@@ -119,7 +124,13 @@ class UserBook:
             self.peak_equity = equity
 
     def account(self) -> AccountState:
-        return AccountState(
+        """The figures as the risk manager reads them; the same object again while none of them was replaced."""
+        parts = (self.equity, self.peak_equity, self.day_start_equity, self.unrealized_pnl, self.trades_today,
+                 self.open_positions)  # fmt: skip
+        cached = self._account
+        if cached is not None and all(map(operator.is_, cached[0], parts)):
+            return cached[1]
+        account = AccountState(
             equity=self.equity,
             peak_equity=self.peak_equity,
             day_start_equity=self.day_start_equity,
@@ -128,6 +139,8 @@ class UserBook:
             trades_today=self.trades_today,
             open_positions=self.open_positions,
         )
+        self._account = (parts, account)
+        return account
 
     def figures(self) -> dict[str, Any]:
         """The user_states columns."""

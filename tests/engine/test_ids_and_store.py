@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
+from datetime import date
 from decimal import Decimal
 
 from hypothesis import given
@@ -10,7 +12,9 @@ from hypothesis import strategies as st
 
 from domain.trading import Order, OrderRequest, OrderSide, OrderStatus, OrderType
 from engine.ids import Intent, client_order_id
+from engine.state import UserBook
 from engine.store import MemoryEngineStore, moves_forward
+from risk import AccountState
 
 BINANCE_ID = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
 
@@ -64,3 +68,21 @@ def test_moves_forward_when_final_then_nothing_moves():
     assert moves_forward("pending", "filled") and moves_forward("unknown", "open")
     assert not moves_forward("filled", "open") and not moves_forward("canceled", "filled")
     assert not moves_forward("partially_filled", "open")
+
+
+def test_user_book_account_when_asked_again_then_the_same_state_until_a_figure_is_replaced() -> None:
+    book = UserBook(7, equity=Decimal(1000), balance=Decimal(1000), peak_equity=Decimal(1000),
+                    day_start_equity=Decimal(1000))  # fmt: skip
+    book.observe(Decimal("990.5"), Decimal("-2.25"), date(2018, 1, 2))  # a new day: the day starts here
+    first = book.account()
+
+    assert book.account() is first  # nothing replaced since: the monitor's state serves the cycle
+    assert first == AccountState(Decimal("988.25"), Decimal(1000), Decimal("988.25"), Decimal("2.25"),
+                                 Decimal("-2.25"), 0, 0)  # fmt: skip
+    book.trades_today += 1
+    assert book.account() is not first and book.account().trades_today == 1
+    book.observe(Decimal("990.5"), Decimal("-2.25"), date(2018, 1, 2))  # equal figures, new objects: built again
+    again = book.account()
+    assert again is not first and again == replace(first, trades_today=1)
+    book.open_positions = 1
+    assert book.account().open_positions == 1 and book.account() is book.account()
