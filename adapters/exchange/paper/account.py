@@ -98,7 +98,7 @@ class PaperAccount:
 
     def holds(self, symbol: str) -> bool:
         """Whether anything on `symbol` can move with its price: an open order or an open position."""
-        return symbol in self.positions or any(o.is_open and o.symbol == symbol for o in self._open.values())
+        return symbol in self.positions or bool(self.open_orders(symbol))
 
     def needs_book(self, symbol: str) -> bool:
         return any(order.is_conditional for order in self.open_orders(symbol))
@@ -208,7 +208,7 @@ class PaperAccount:
         mark = self.marks.get(symbol)
         previous = mark.price if mark else path[0][0]
         changed: list[PaperOrder] = []
-        if symbol in self.positions or self.open_orders(symbol):  # else nothing on the path can fire
+        if self.holds(symbol):  # else nothing on the path can fire
             for price, ts in path:
                 changed.extend(self._move(market, previous, price, ts, book))
                 previous = price

@@ -181,11 +181,14 @@ class BookLadder:
 
     def _level_prices(self, level: int) -> tuple[Decimal, Decimal]:
         """Level k's bid and ask prices, k gaps out from the best (the bid may not be positive: no bid there)."""
-        offset = self.gap * _level_numbers(level + 1)[level]  # = gap * level
-        steps = self._steps
-        return steps.round_price(self.best_bid - offset, ROUND_FLOOR), steps.round_price(
-            self.best_ask + offset, ROUND_CEILING
-        )
+        ask = self._steps.round_price(self.best_ask + self._offset(level), ROUND_CEILING)
+        return self._bid_price(level), ask
+
+    def _bid_price(self, level: int) -> Decimal:
+        return self._steps.round_price(self.best_bid - self._offset(level), ROUND_FLOOR)
+
+    def _offset(self, level: int) -> Decimal:
+        return self.gap * _level_numbers(level + 1)[level]  # = gap * level
 
     def imbalance(self, depth: int) -> Decimal:
         """book(..., depth).imbalance(depth), pricing only the deepest bid: the levels of both sides hold the same
@@ -193,12 +196,9 @@ class BookLadder:
         is not positive the book is built (rare: a price a few gaps above zero)."""
         if depth < 1 or len(self.asks) >= depth:
             return self.book("", 0, max(depth, 0)).imbalance(depth)
-        self._powers_to(depth)
-        steps = self._steps
-        deepest = self.best_bid - self.gap * _level_numbers(depth)[depth - 1]
-        if not steps.round_price(deepest, ROUND_FLOOR) > 0:
+        if not self._bid_price(depth - 1) > 0:
             return self.book("", 0, depth).imbalance(depth)
-        if steps.powers_of_ten and self._sums_exact(depth):
+        if self._steps.powers_of_ten and self._sums_exact(depth):
             # both sides hold the same amounts, so the difference of two equal exact sums over their exact double:
             # a zero whose exponent is exp(sum) - exp(2 * sum) = 0, which is Decimal(0)
             return Decimal(0)
@@ -220,7 +220,8 @@ class BookLadder:
         bounds = self._steps.sum_bounds.get(key)
         if bounds is None:
             exponent = min(int(step.as_tuple().exponent), 0)
-            bounds = (Decimal(4 * depth), max(self._powers[:depth]), _WIDE.scaleb(Decimal(1), prec + exponent))
+            largest_power = max(self._powers_to(depth)[:depth])
+            bounds = (Decimal(4 * depth), largest_power, _WIDE.scaleb(Decimal(1), prec + exponent))
             self._steps.sum_bounds[key] = bounds
         four_depth, power, limit = bounds
         return _WIDE.multiply(four_depth, max(step, _WIDE.multiply(self.top, power))) < limit
