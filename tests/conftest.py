@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
+from loguru import logger
 
 from db.database import Database, create_engine
 from db.migrate import upgrade
@@ -136,3 +138,12 @@ async def database(db_url: str) -> AsyncIterator[Database]:
 def telegram_id() -> Callable[[], int]:
     """Unique Telegram ids, so tests sharing a database never see each other's users."""
     return lambda: uuid.uuid4().int % 10**12 + 10**6
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """A command run through CliRunner configures loguru onto the runner's stream, which closes when the command
+    ends: put a sink on the session's stderr back after, so later tests' log lines do not go to a closed file."""
+    yield
+    logger.remove()
+    logger.add(sys.stderr)

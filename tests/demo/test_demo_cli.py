@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
 from io import StringIO
@@ -15,7 +14,6 @@ from pathlib import Path
 
 import pytest
 import typer
-from loguru import logger
 from rich.console import Console
 from typer.testing import CliRunner
 
@@ -33,14 +31,6 @@ KEYS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "DEEPSEEK_API_KEY", "OPENAI_COMPA
 def data_span() -> tuple[int, int]:
     series = ReplayFeed.from_file(shipped_candle_file()).series("BTC/USDT")
     return series.first_close_ms, series.last_close_ms
-
-
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    """The command configures loguru onto the runner's captured stream; put the default sink back after."""
-    yield
-    logger.remove()
-    logger.add(sys.stderr)
 
 
 @pytest.mark.parametrize(

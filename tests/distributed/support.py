@@ -10,6 +10,7 @@ tick's jobs and wait for `quorum run --role worker` processes to run them.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import signal
@@ -142,6 +143,7 @@ class Books:
     consultations: int  # distinct consultation keys the decisions used
     sent_alerts: int = 0
     requests: int = 0  # LLM requests the fake server answered during the run
+    prompts: list[str] = field(default_factory=list)  # those requests' bodies (model and messages), in order
     extra: dict[str, Any] = field(default_factory=dict)
 
     def comparable(self) -> dict[str, Any]:
@@ -209,8 +211,12 @@ async def single_process_run(url: str, values: dict[str, Any], users: int, end_m
         await world.runtime.stop()
         await world.runtime.ensemble.close()
         books = await read_books(database)
-    books.requests = len(llm.requests) - before
+    books.requests, books.prompts = len(llm.requests) - before, bodies(llm, before)
     return books
+
+
+def bodies(llm: FakeLLMServer, since: int) -> list[str]:
+    return [json.dumps(body, sort_keys=True) for _, _, body in llm.requests[since:]]
 
 
 def start_worker(values: dict[str, Any], index: int, log_dir: Path, concurrency: int = 8) -> subprocess.Popen:
@@ -244,6 +250,7 @@ class Kill:
     delay_s: float = 0.15
     worker: int = 0
     killed_at: int | None = None
+    asked_before: int | None = None  # LLM requests of the run the server had received by the worker's death
 
 
 async def distributed_run(
@@ -273,17 +280,26 @@ async def distributed_run(
         sending = asyncio.create_task(sender.run())
         scheduler = scheduling.scheduler
         loop = asyncio.get_running_loop()
+        before = len(llm.requests)
+
+        def count_asked(kill: Kill) -> None:
+            kill.asked_before = len(llm.requests) - before
+
+        def kill_now(kill: Kill) -> None:
+            procs[kill.worker].send_signal(signal.SIGKILL)
+            # a request the worker wrote just before it died may reach the server a moment later; no other
+            # worker can ask again that soon (the sweeper hands a dead worker's jobs on after seconds)
+            loop.call_later(0.1, count_asked, kill)
 
         def on_tick(tick: int) -> None:
             if kill is not None and len(scheduler.reports) == kill.after_ticks:
                 kill.killed_at = tick + world.runtime.manager.tick_ms
-                loop.call_later(kill.delay_s, procs[kill.worker].send_signal, signal.SIGKILL)
+                loop.call_later(kill.delay_s, kill_now, kill)
 
         try:
             await workers_registered(database, workers)
-            before = len(llm.requests)
             await scheduler.run(START, end_ms, on_tick)
-            requests = len(llm.requests) - before
+            requests, prompts = len(llm.requests) - before, bodies(llm, before)
             await _drain(database, sender)
         finally:
             sending.cancel()
@@ -306,7 +322,7 @@ async def distributed_run(
             "cycle_seconds": [r.seconds for r in scheduler.reports if r.tick_ms % scheduler.cycle_ms == 0],
             "gateway_queries": scheduling.app.connector.queries,
         }
-    books.requests = requests
+    books.requests, books.prompts = requests, prompts
     return books
 
 

@@ -15,7 +15,9 @@ from quorum.cli import app
 
 
 @pytest.mark.parametrize("role", ["gateway", "worker"])
-def test_quorum_run_when_a_role_is_asked_on_sqlite_then_it_refuses_with_what_to_do(role: str, tmp_path: Any) -> None:
+def test_quorum_run_when_a_role_is_asked_on_sqlite_then_it_refuses_with_what_to_do(
+    role: str, tmp_path: Any, restore_logging: None
+) -> None:
     result = CliRunner().invoke(
         app, ["run", "--role", role], env={"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'q.db'}"}
     )
@@ -24,7 +26,7 @@ def test_quorum_run_when_a_role_is_asked_on_sqlite_then_it_refuses_with_what_to_
     assert not (tmp_path / "q.db").exists(), "nothing was started"
 
 
-def test_quorum_run_when_the_role_is_unknown_then_it_is_refused() -> None:
+def test_quorum_run_when_the_role_is_unknown_then_it_is_refused(restore_logging: None) -> None:
     result = CliRunner().invoke(app, ["run", "--role", "boss"])
     assert result.exit_code == 2 and "--role" in result.output
 

@@ -4,6 +4,7 @@ gateway's scheduler, paper accounts on replayed candles, against the single-proc
 from __future__ import annotations
 
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,9 @@ from tests.distributed.support import (
 pytestmark = pytest.mark.postgres
 
 
-def _assert_same_as_one_process(reference: Books, run: Books, pairs: int, end_ms: int, closes: bool = True) -> None:
+def _assert_same_as_one_process(
+    reference: Books, run: Books, pairs: int, end_ms: int, closes: bool = True, kill: Kill | None = None
+) -> None:
     cycles = [ts for ts in range(START, end_ms + 1, HOUR) if ts % (2 * HOUR) == 0]
     per_candle = {(user, candle) for user, candle, *_ in run.decisions}
     assert len(run.decisions) == len(per_candle) == pairs * len(cycles), "each (user, symbol, candle) exactly once"
@@ -36,8 +39,25 @@ def _assert_same_as_one_process(reference: Books, run: Books, pairs: int, end_ms
     for part in theirs:
         assert mine[part] == theirs[part], f"{part} differ from the single-process run"
     # one consultation per key across all workers: each LLM asked once per stored consultation
-    assert run.requests == reference.requests == len(MODELS) * reference.consultations
+    assert reference.requests == len(set(reference.prompts)) == len(MODELS) * reference.consultations
+    if kill is None:
+        assert run.requests == reference.requests and sorted(run.prompts) == sorted(reference.prompts)
+    else:
+        _assert_asked_again_only_what_the_killed_worker_had_in_flight(reference, run, kill)
     assert run.sent_alerts == len(run.alerts) > 0, "every worker's alert was delivered by the gateway's outbox"
+
+
+def _assert_asked_again_only_what_the_killed_worker_had_in_flight(reference: Books, run: Books, kill: Kill) -> None:
+    """A worker killed while it waits for an LLM answer paid for a prompt whose answer it never stored: the
+    worker that takes the job over asks it again. That is the only repeat allowed: every other prompt is asked
+    once, and each repeated one was first asked before the kill."""
+    assert kill.asked_before is not None
+    asked = Counter(run.prompts)
+    assert set(asked) == set(reference.prompts), "the same prompts as the single-process run"
+    again = {prompt for prompt, times in asked.items() if times > 1}
+    assert all(asked[prompt] == 2 for prompt in again), "a prompt is asked again at most once"
+    assert all(run.prompts.index(prompt) < kill.asked_before for prompt in again), "only what was in flight"
+    assert run.requests == reference.requests + len(again)
 
 
 @pytest.fixture
@@ -57,8 +77,11 @@ async def _compare(
         reference = await single_process_run(ref_url, settings_values(ref_url, llm.url), pairs, end, llm)
         middle = time.perf_counter()
         run = await distributed_run(run_url, settings_values(run_url, llm.url), pairs, end, llm, tmp_path, kill=kill)
-        print(f"one process {middle - clock:.1f}s, workers {time.perf_counter() - middle:.1f}s, {run.extra}")
-        _assert_same_as_one_process(reference, run, pairs, end, closes)
+        print(
+            f"one process {middle - clock:.1f}s, workers {time.perf_counter() - middle:.1f}s, {run.requests} LLM "
+            f"requests (one process {reference.requests}), {run.extra}"
+        )
+        _assert_same_as_one_process(reference, run, pairs, end, closes, kill)
         return run
     finally:
         await llm.stop()
