@@ -21,8 +21,10 @@ from dataclasses import dataclass, field, replace
 from loguru import logger
 
 from adapters.exchange.errors import TransientExchangeError
+from engine import log_context
 from engine.clock import Clock
 from engine.events import EngineEvent, EventKind
+from engine.log_context import step_context
 from engine.notifier import Notifier
 from engine.outage import DatabaseOutage, Probe, is_unavailable
 from engine.pair_engine import PairConfig, PairEngine
@@ -102,7 +104,7 @@ class MultiPairManager:
         """Run `work` on the pair's engine under its step lock, so never in the middle of one of its steps."""
         key = (user_id, symbol)
         async with self._steps[key]:
-            with logger.contextualize(user_id=user_id, symbol=symbol):
+            with step_context(user_id=user_id, symbol=symbol):
                 return await work(self.engines[key])
 
     async def remove(self, user_id: int, symbol: str, timeout_s: float = 30.0) -> None:
@@ -157,8 +159,11 @@ class MultiPairManager:
         watch = self.supervision[key]
         if watch.status == "error":
             return False
-        with logger.contextualize(user_id=key[0], symbol=key[1], cycle=now):
+        token = log_context.enter(user_id=key[0], symbol=key[1], cycle=now)
+        try:
             return await self._step(engine, watch, now)
+        finally:
+            log_context.leave(token)
 
     async def _step(self, engine: PairEngine, watch: Supervision, now: int) -> bool:
         try:

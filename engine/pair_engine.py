@@ -290,7 +290,7 @@ class PairEngine:
         redo, self._redo_ms = self._redo_ms == now_ms, None
         if not redo and not await self.store.claim_candle(self.user_id, self.symbol, now_ms):
             return  # another process, a retry or an earlier run already processed this candle
-        self.state = replace(self.state, last_candle_ts=now_ms, cycles=self.state.cycles + 1)
+        self.state = self.state.claimed(now_ms, self.state.cycles + 1)
         trade = self.state.open_trade
         side = trade.side if trade is not None else PositionSide.FLAT
         snapshot = await self.hub.snapshot(

@@ -92,6 +92,13 @@ class PairState:
     def with_(self, **changes: Any) -> PairState:
         return replace(self, **changes)
 
+    def claimed(self, candle_ts: int, cycles: int | None = None) -> PairState:
+        """replace(self, last_candle_ts=candle_ts, cycles=cycles) (cycles kept when None), built directly: the
+        claim of every candle makes one, and replace() reads the fields' list and builds a dict each time."""
+        return PairState(
+            self.breaker, candle_ts, self.open_trade, self.cycles if cycles is None else cycles, self.pending_entry
+        )
+
 
 @dataclass(slots=True)
 class UserBook:

@@ -8,7 +8,7 @@ moves forward.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol, runtime_checkable
 
@@ -129,7 +129,7 @@ class MemoryEngineStore:
         state = self.pairs.get((user_id, symbol), PairState())
         if state.last_candle_ts is not None and state.last_candle_ts >= candle_ts:
             return False
-        self.pairs[(user_id, symbol)] = replace(state, last_candle_ts=candle_ts)
+        self.pairs[(user_id, symbol)] = state.claimed(candle_ts)
         return True
 
     async def order_pending(self, user_id: int, request: OrderRequest, purpose: str) -> int:

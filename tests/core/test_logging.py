@@ -5,6 +5,7 @@ import json
 
 from loguru import logger
 
+from engine import log_context
 from quorum.log import MASK, configure_logging, redact, register_secret
 
 
@@ -81,3 +82,30 @@ def test_logger_when_json_then_secrets_in_message_context_and_traceback_are_mask
     assert first["token"] == MASK and MASK in str(first["message"])
     assert second["message"] == "order failed" and "RuntimeError" in str(second["exception"])
     assert MASK in str(second["exception"])
+
+
+def test_step_context_when_a_line_binds_or_nests_then_the_inner_value_wins_and_nothing_outlives_the_step() -> None:
+    stream = io.StringIO()
+    configure_logging("INFO", json=True, stream=stream)
+    token = log_context.enter(user_id=7, symbol="ETH/USDT", cycle=1)
+    try:
+        logger.info("in the step")
+        logger.bind(symbol="BTC/USDT").info("bound over it")
+        with logger.contextualize(cycle=2):
+            logger.info("contextualized over it")
+        with log_context.step_context(user_id=8):
+            logger.info("nested step context")
+        logger.debug("below the level: the patcher never sees it")
+    finally:
+        log_context.leave(token)
+    logger.info("after the step")
+
+    lines = [(line["message"], line.get("user_id"), line.get("symbol"), line.get("cycle")) for line in
+             _json_lines(stream)]  # fmt: skip
+    assert lines == [
+        ("in the step", 7, "ETH/USDT", 1),
+        ("bound over it", 7, "BTC/USDT", 1),
+        ("contextualized over it", 7, "ETH/USDT", 2),
+        ("nested step context", 8, "ETH/USDT", 1),
+        ("after the step", None, None, None),
+    ]

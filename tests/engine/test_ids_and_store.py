@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import date
 from decimal import Decimal
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.trading import Order, OrderRequest, OrderSide, OrderStatus, OrderType
+from domain.trading import Order, OrderRequest, OrderSide, OrderStatus, OrderType, PositionSide
 from engine.ids import Intent, client_order_id
-from engine.state import UserBook
+from engine.state import OpenTrade, PairState, UserBook
 from engine.store import MemoryEngineStore, moves_forward
-from risk import AccountState
+from risk import AccountState, LossStreakState
 
 BINANCE_ID = re.compile(r"^[.A-Z:/a-z0-9_-]{1,36}$")
 
@@ -86,3 +86,13 @@ def test_user_book_account_when_asked_again_then_the_same_state_until_a_figure_i
     assert again is not first and again == replace(first, trades_today=1)
     book.open_positions = 1
     assert book.account().open_positions == 1 and book.account() is book.account()
+
+
+def test_pair_state_claimed_when_every_field_is_set_then_it_equals_replace() -> None:
+    trade = OpenTrade(PositionSide.LONG, Decimal("0.5"), Decimal(100), Decimal(50), Decimal("0.02"), Decimal(95),
+                      Decimal(110), 1, 2, 3, 4, {"stop_loss": "q1-sl"})  # fmt: skip
+    state = PairState(LossStreakState(consecutive_losses=2), 10, trade, 7, {"client_order_id": "q1-en"})
+    assert all(getattr(state, f.name) != f.default for f in fields(PairState)), "every field away from its default"
+
+    assert state.claimed(20) == replace(state, last_candle_ts=20)
+    assert state.claimed(20, 8) == replace(state, last_candle_ts=20, cycles=8)
