@@ -44,6 +44,7 @@ from risk import (
 )
 
 HOUR_MS = 3_600_000
+_ZERO = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +93,7 @@ class PairEngine:
         self._redo_ms: int | None = None  # a claimed candle whose cycle an earlier run left undone: run it again
         self._exits: list[Order] = []  # exit orders reconcile found filled: what closed the position
         self._at: tuple[int, datetime] = (-1, datetime.min)  # now_ms and its datetime (_moment)
+        self._pair: PairContext | None = None  # the last _pair_context
 
     @property
     def exchange_id(self) -> str:
@@ -305,12 +307,7 @@ class PairEngine:
             quote_volume=snapshot.ticker.quote_volume or Decimal(0),
             spread_fraction=snapshot.spread_fraction,  # the ticker's, computed once with the snapshot
         )
-        pair = PairContext(
-            budget=self.config.budget,
-            leverage=self.config.leverage,
-            position_side=side,
-            position_amount=trade.amount if trade is not None else Decimal(0),
-        )
+        pair = self._pair_context(side, trade.amount if trade is not None else _ZERO)
         check = self.risk.check(
             decision,
             market=self.market,
@@ -455,6 +452,21 @@ class PairEngine:
             f"{self.symbol}: the exchange could not confirm order {client_order_id}. It is not sent again; Quorum "
             "checks it until the exchange answers, and opens nothing new meanwhile.",
         )  # fmt: skip
+
+    def _pair_context(self, side: PositionSide, amount: Decimal) -> PairContext:
+        """The pair as the risk manager reads it; the last one again while its very figures stand (a flat pair's
+        is the same every hour until the user changes the budget or the leverage)."""
+        config, last = self.config, self._pair
+        if (
+            last is not None
+            and last.budget is config.budget
+            and last.leverage == config.leverage
+            and last.position_side is side
+            and last.position_amount is amount
+        ):
+            return last
+        self._pair = PairContext(config.budget, config.leverage, side, amount)
+        return self._pair
 
     def _moment(self, now_ms: int) -> datetime:
         """ms_to_datetime(now_ms), converted once per time however often a step asks."""

@@ -122,13 +122,36 @@ class DailyLossBreaker:
             raise ValueError("a daily-loss breaker needs a loss fraction between 0 and 1 and a positive cooldown")
         self.loss_fraction = loss_fraction
         self.cooldown = cooldown
+        # the last observation: its (immutable) inputs, the limits it applied and its transition
+        self._last: tuple[DailyLossState, AccountState, datetime, Decimal, timedelta, BreakerTransition] | None = None
 
     @classmethod
     def from_limits(cls, limits: RiskLimits) -> DailyLossBreaker:
         return cls(limits.breaker_daily_loss_pct, timedelta(minutes=limits.breaker_cooldown_minutes))
 
     def observe(self, state: DailyLossState, account: AccountState, now: datetime) -> BreakerTransition[DailyLossState]:
-        """Let the clock run, re-arm the baseline when due, and trip when the loss since the baseline is too big."""
+        """Let the clock run, re-arm the baseline when due, and trip when the loss since the baseline is too big.
+
+        A pure function of its inputs, which are immutable: asked again with the very same three objects (the
+        engine's monitor and then its cycle, at the same time, when nothing moved in between) it hands back the
+        transition it computed for them."""
+        last, limits = self._last, (self.loss_fraction, self.cooldown)
+        if (
+            last is not None
+            and last[0] is state
+            and last[1] is account
+            and last[2] is now
+            and last[3] is limits[0]
+            and last[4] is limits[1]
+        ):
+            return last[5]
+        transition = self._observe(state, account, now)
+        self._last = (state, account, now, *limits, transition)
+        return transition
+
+    def _observe(
+        self, state: DailyLossState, account: AccountState, now: datetime
+    ) -> BreakerTransition[DailyLossState]:
         now = ensure_utc(now)
         events: list[BreakerEvent] = []
         if state.status is BreakerStatus.OPEN:

@@ -280,3 +280,22 @@ def test_is_open_at_when_before_and_after_reopen_time_then_true_then_false():
 
 def test_state_when_status_given_as_text_then_stored_as_enum():
     assert LossStreakState("running").status is BreakerStatus.RUNNING  # type: ignore[arg-type]
+
+
+def test_observe_when_asked_again_with_the_same_objects_then_the_same_transition_and_anything_new_recomputes():
+    breaker = DailyLossBreaker(D("0.05"), timedelta(hours=4))
+    losing = account(equity=D("9500"), realized_pnl_today=D("-300"), unrealized_pnl=D("-200"))
+    armed = breaker.observe(DailyLossState(), account(), T0).state
+    tripped = breaker.observe(armed, losing, T0)
+    assert tripped.state.status is BreakerStatus.OPEN and len(tripped.events) == 1
+
+    assert breaker.observe(armed, losing, T0) is tripped  # the same three objects: the same answer
+    equal_inputs = breaker.observe(armed, account(equity=D("9500"), realized_pnl_today=D("-300"),
+                                                  unrealized_pnl=D("-200")), T0)  # fmt: skip
+    assert equal_inputs is not tripped and equal_inputs == tripped
+    later = T0 + timedelta(hours=5)
+    reopened = breaker.observe(tripped.state, losing, later)  # the cooldown is over: not the last answer
+    assert reopened.state.status is BreakerStatus.RUNNING
+    assert [e.kind for e in reopened.events] == [BreakerEventKind.COOLDOWN_EXPIRED]
+    breaker.loss_fraction = D("0.9")  # a limit changed: the same inputs are judged by it
+    assert breaker.observe(armed, losing, T0).state.status is BreakerStatus.RUNNING
