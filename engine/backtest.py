@@ -24,7 +24,7 @@ from domain.market import MarketType, timeframe_ms
 from domain.money import datetime_to_ms, ms_to_datetime
 from engine.charts import ChartWorker, EquitySeries
 from engine.metrics import ClosedTrade as MetricTrade
-from engine.metrics import PortfolioMetrics, compute_metrics
+from engine.metrics import PortfolioMetrics, compute_metrics, drawdown_series
 from engine.notifier import Notifier, NullNotifier
 from engine.records import ClosedTrade
 from engine.replay import ReplayAccount, ReplaySession
@@ -185,13 +185,15 @@ async def _run(
         final = curve[-1][1] if curve else options.balance
         charted = time.perf_counter()
         points = _dated(curve)
-        start_chart(options.out, points, options.balance, chart)  # drawn on the other core from here on
+        falls = drawdown_series(points, options.balance)  # once, for the chart and the metrics
+        start_chart(options.out, points, options.balance, chart, falls)  # drawn on the other core from here on
         measured = time.perf_counter()
         seconds["chart"] = measured - charted
         metrics = compute_metrics(
             points,
             options.balance,
             [MetricTrade(t.pnl, ms_to_datetime(t.opened_ms), ms_to_datetime(t.closed_ms)) for t in trades],
+            drawdown=falls,
         )
         seconds["metrics"] = time.perf_counter() - measured
         written = time.perf_counter()
@@ -232,12 +234,16 @@ def _dated(curve: list[tuple[int, Decimal]]) -> list[tuple[datetime, Decimal]]:
 
 
 def start_chart(
-    out: Path, curve: list[tuple[datetime, Decimal]], starting_balance: Decimal, chart: ChartWorker
+    out: Path,
+    curve: list[tuple[datetime, Decimal]],
+    starting_balance: Decimal,
+    chart: ChartWorker,
+    falls: list[Decimal] | None = None,
 ) -> None:
     """Hand OUT/equity.png to the chart process before the metrics and the other files are made: it draws
     while they are made (chart.finish() then waits for it) instead of after."""
     out.mkdir(parents=True, exist_ok=True)
-    chart.start(EquitySeries.of(curve, starting_balance), out / "equity.png", title=CHART_TITLE)
+    chart.start(EquitySeries.of(curve, starting_balance, falls), out / "equity.png", title=CHART_TITLE)
 
 
 def write_files(

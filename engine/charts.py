@@ -63,11 +63,21 @@ class EquitySeries:
     drawdown: list[float]
 
     @classmethod
-    def of(cls, points: Sequence[tuple[datetime, Decimal]], starting_balance: Decimal | None = None) -> EquitySeries:
+    def of(
+        cls,
+        points: Sequence[tuple[datetime, Decimal]],
+        starting_balance: Decimal | None = None,
+        falls: Sequence[Decimal] | None = None,
+    ) -> EquitySeries:
+        """falls: drawdown_series(points, starting_balance) when the caller has it already."""
+        if falls is None:
+            falls = drawdown_series(points, starting_balance)
+        elif len(falls) != len(points):
+            raise ValueError(f"{len(falls)} drawdown falls for {len(points)} equity points")
         return cls(
             [at.timestamp() for at, _ in points],
             [float(value) for _, value in points],
-            [-float(fall) * 100 for fall in drawdown_series(points, starting_balance)],
+            [-float(fall) * 100 for fall in falls],
         )
 
 

@@ -144,10 +144,16 @@ def compute_metrics(
     starting_balance: Decimal,
     trades: Iterable[TradeLike] = (),
     time_in_market: timedelta | None = None,
+    *,
+    drawdown: Sequence[Decimal] | None = None,
 ) -> PortfolioMetrics:
     """All metrics for one account or pair. ``time_in_market`` (time with at least one position open) wins
-    over the union of the trades' open intervals when given; either is clipped to the curve's span."""
+    over the union of the trades' open intervals when given; either is clipped to the curve's span.
+    ``drawdown`` is drawdown_series(curve, starting_balance) when the caller has it already (a backtest makes
+    it once for its chart and its metrics); it must hold one fall per point."""
     points = _checked_curve(curve)
+    if drawdown is not None and len(drawdown) != len(points):
+        raise ValueError(f"drawdown holds {len(drawdown)} falls for {len(points)} equity points")
     closed = list(trades)
     _check_finite(starting_balance, "starting balance")
     for trade in closed:
@@ -157,7 +163,7 @@ def compute_metrics(
         if trade.closed_at < trade.opened_at:
             raise ValueError(f"trade closed at {trade.closed_at} before it opened at {trade.opened_at}")
     with localcontext(_EXACT):
-        return _compute(points, starting_balance, closed, time_in_market)
+        return _compute(points, starting_balance, closed, time_in_market, drawdown)
 
 
 def drawdown_series(
@@ -184,7 +190,11 @@ def drawdown_series(
 
 
 def _compute(
-    points: list[EquityPoint], start: Decimal, trades: list[TradeLike], time_in_market: timedelta | None
+    points: list[EquityPoint],
+    start: Decimal,
+    trades: list[TradeLike],
+    time_in_market: timedelta | None,
+    drawdown: Sequence[Decimal] | None,
 ) -> PortfolioMetrics:
     end = points[-1].equity if points else start
     days, returns = _daily_returns(points, start)
@@ -192,7 +202,7 @@ def _compute(
     growth = float(ratio) if ratio is not None else None
 
     cagr = _compound(growth, PERIODS_PER_YEAR, days)
-    mdd, mdd_duration, recovered = _max_drawdown(points, start)
+    mdd, mdd_duration, recovered = _max_drawdown(points, start, drawdown)
     volatility = sharpe = sortino = None
     if len(returns) >= 2:
         mean = _finite(lambda: statistics.fmean(returns))
@@ -263,11 +273,14 @@ def _daily_returns(points: list[EquityPoint], start: Decimal) -> tuple[int, list
     return days, returns
 
 
-def _max_drawdown(points: list[EquityPoint], start: Decimal) -> tuple[Decimal, timedelta, bool]:
+def _max_drawdown(
+    points: list[EquityPoint], start: Decimal, series: Sequence[Decimal] | None = None
+) -> tuple[Decimal, timedelta, bool]:
     """(depth, duration, recovered) of the deepest drawdown; see the module docstring."""
     if not points:
         return _ZERO, timedelta(0), True
-    series = drawdown_series(points, start)
+    if series is None:
+        series = drawdown_series(points, start)
     worst = max(series)
     if worst <= 0:
         return _ZERO, timedelta(0), True

@@ -23,6 +23,7 @@ from engine.charts import (
     envelope_indices,
     equity_chart,
 )
+from engine.metrics import drawdown_series
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
@@ -179,3 +180,12 @@ def test_chart_worker_when_the_child_is_gone_then_finish_draws_here(tmp_path: Pa
     assert (tmp_path / "here.png").read_bytes() == draw_equity(series, None, title="here")
     with pytest.raises(RuntimeError, match="without start"):
         worker.finish()
+
+
+def test_equity_series_when_given_the_falls_then_the_same_series_and_a_wrong_length_is_refused() -> None:
+    points = [(T0 + timedelta(hours=i), Decimal(1000) + Decimal(i % 7) - Decimal(i % 5)) for i in range(50)]
+    falls = drawdown_series(points, Decimal(1000))
+
+    assert EquitySeries.of(points, Decimal(1000), falls) == EquitySeries.of(points, Decimal(1000))
+    with pytest.raises(ValueError, match="49 drawdown falls for 50 equity points"):
+        EquitySeries.of(points, Decimal(1000), falls[1:])

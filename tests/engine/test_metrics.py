@@ -267,3 +267,13 @@ def test_lines_when_rendered_then_figures_read_as_short_text_with_na_for_undefin
     assert all(len(line) < 120 for line in lines)
     empty = compute_metrics([], Decimal(0)).lines()
     assert "CAGR n/a · ROI/day n/a · week n/a · month n/a" in empty
+
+
+def test_compute_metrics_when_given_the_drawdown_series_then_the_same_metrics_and_a_wrong_length_is_refused() -> None:
+    curve = daily("100", "110", "99", "110", "121", "60.5", "70")
+    falls = drawdown_series(curve, Decimal(100))
+    trades = [trade("10"), trade("-49.5", T0 + timedelta(days=4))]
+
+    assert compute_metrics(curve, Decimal(100), trades, drawdown=falls) == compute_metrics(curve, Decimal(100), trades)
+    with pytest.raises(ValueError, match="6 falls for 7 equity points"):
+        compute_metrics(curve, Decimal(100), trades, drawdown=falls[:-1])
