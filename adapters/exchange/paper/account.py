@@ -23,9 +23,9 @@ from .fills import anchored_levels, book_side, walk_book
 from .formatting import amount_text
 from .ledger import Ledger
 from .orders import PaperFill, PaperOrder, RetiredOrder
-from .perpetual import PerpPosition, funding_payment
+from .perpetual import PerpPosition, funding_payment, liquidation_direction
 from .settlement import PerpetualSettlement, Settlement, SpotSettlement
-from .triggers import order_direction, touch
+from .triggers import Direction, order_direction, touch
 from .validation import validate_request
 
 
@@ -111,8 +111,9 @@ class PaperAccount:
             return False
         mark = self.marks.get(market.symbol)
         previous = mark.price if mark else path[0][0]
+        triggers = self._triggers(market)  # nothing fires, so nothing changes, along the way
         for price, _ in path:
-            if self._next_event(market, previous, price) is not None:
+            if _first_event(triggers, previous, price) is not None:
                 return True
             previous = price
         return False
@@ -209,8 +210,9 @@ class PaperAccount:
         previous = mark.price if mark else path[0][0]
         changed: list[PaperOrder] = []
         if self.holds(symbol):  # else nothing on the path can fire
+            triggers = self._triggers(market)
             for price, ts in path:
-                changed.extend(self._move(market, previous, price, ts, book))
+                changed.extend(self._move(market, previous, price, ts, book, triggers))
                 previous = price
         if candle_ts is None and mark is not None:
             candle_ts = mark.candle_ts
@@ -221,11 +223,15 @@ class PaperAccount:
         self._retire_finished()
         return changed
 
-    def _move(self, market: MarketInfo, start: Decimal, end: Decimal, ts: int, book: OrderBook | None):
+    def _move(
+        self, market: MarketInfo, start: Decimal, end: Decimal, ts: int, book: OrderBook | None, triggers: list
+    ) -> list[PaperOrder]:
+        """Fire what the move start -> end reaches, nearest first; `triggers` (see _triggers) is brought up to
+        date in place after each event, the only thing that changes them."""
         changed: list[PaperOrder] = []
         at = start
         while True:
-            event = self._next_event(market, at, end)
+            event = _first_event(triggers, at, end)
             if event is None:
                 return changed
             reached, order = event
@@ -235,23 +241,25 @@ class PaperAccount:
                 self._execute_resting(order, market, reached, book, ts)
                 changed.append(order)
             changed.extend(self._after_fill(order, market, ts) if order else self._cancel_reduce_only(market, ts))
+            triggers[:] = self._triggers(market)
             at = reached
 
-    def _next_event(self, market: MarketInfo, start: Decimal, end: Decimal):
-        """(price reached, order) of the first thing the move start -> end fires; order None = liquidation."""
-        best: tuple[Decimal, Decimal, PaperOrder | None] | None = None
+    def _triggers(self, market: MarketInfo) -> list[tuple[Decimal, Direction, PaperOrder | None]]:
+        """(level, direction, order) of everything that can fire on `market`: its open orders, oldest first, then
+        the position's liquidation price (order None). They depend only on the open orders, the position and its
+        margin, which change only when something fires (or funding is paid, outside a walk), so a walk computes
+        them once and again after each event rather than at every step of its path."""
+        triggers: list[tuple[Decimal, Direction, PaperOrder | None]] = []
         for order in self.open_orders(market.symbol):
             level = order.price if order.type is OrderType.LIMIT else order.stop_price
             assert level is not None
-            reached = touch(start, end, level, order_direction(order.type, order.side))
-            if reached is not None and (best is None or abs(reached - start) < best[0]):
-                best = (abs(reached - start), reached, order)
+            triggers.append((level, order_direction(order.type, order.side), order))
         position = self.positions.get(market.symbol)
         if position is not None:
-            reached = self._perp.liquidation_reached(market, position, start, end)
-            if reached is not None and (best is None or abs(reached - start) < best[0]):
-                best = (abs(reached - start), reached, None)
-        return None if best is None else (best[1], best[2])
+            liquidation = self._perp.liquidation_price(market, position)
+            if liquidation is not None:
+                triggers.append((liquidation, liquidation_direction(position), None))
+        return triggers
 
     def _execute_resting(
         self, order: PaperOrder, market: MarketInfo, reached: Decimal, book: OrderBook | None, ts: int
@@ -468,3 +476,16 @@ class PaperAccount:
                 )
             )
         return views
+
+
+def _first_event(
+    triggers: list[tuple[Decimal, Direction, PaperOrder | None]], start: Decimal, end: Decimal
+) -> tuple[Decimal, PaperOrder | None] | None:
+    """(price reached, order) of the first trigger the move start -> end fires, the earliest listed on a tie;
+    order None = liquidation."""
+    best: tuple[Decimal, Decimal, PaperOrder | None] | None = None
+    for level, direction, order in triggers:
+        reached = touch(start, end, level, direction)
+        if reached is not None and (best is None or abs(reached - start) < best[0]):
+            best = (abs(reached - start), reached, order)
+    return None if best is None else (best[1], best[2])

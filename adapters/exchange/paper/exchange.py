@@ -15,7 +15,6 @@ instead), and one lock serialises the calls of an account.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import cast
@@ -29,6 +28,7 @@ from domain.trading import Balance, Order, OrderRequest, OrderType, Position, Tr
 from .account import Mark, PaperAccount
 from .config import PaperConfig
 from .ledger import Ledger
+from .mutex import Mutex
 from .perpetual import funding_times
 from .state import (
     FollowingStateStore,
@@ -63,7 +63,7 @@ class PaperExchange:
         self.store = store
         self.clock = clock
         self.owns_feed = owns_feed
-        self._lock = asyncio.Lock()
+        self._lock = Mutex()  # the calls of a cycle take it without awaiting (see mutex.py)
         self._saved_revision = account.revision
         self._follows = isinstance(store, FollowingStateStore)  # it reads the state when it needs it
         # per symbol: (clock, account revision, ticker) after its last look
@@ -131,38 +131,57 @@ class PaperExchange:
 
         A symbol with nothing open (no order, no position) has nothing to evaluate and is not looked at: its mark
         catches up at the next call that reads it (placing an order, a fetch of its orders)."""
-        async with self._lock:
+        if not self._lock.try_acquire():
+            await self._lock.acquire()
+        try:
             if symbols is None:
                 symbols = self.account.active_symbols()
             else:
                 for symbol in symbols:
                     await self.feed.market(symbol)  # an unknown symbol is still refused
                 symbols = [symbol for symbol in symbols if self.account.holds(symbol)]
-            changed = await self._sync(symbols)
-            await self._save()
+            changed = await self._sync(symbols) if symbols else []
+            if self.account.revision != self._saved_revision:
+                await self._save()
             return changed
+        finally:
+            self._lock.release()
 
     async def fetch_balance(self) -> Balance:
-        async with self._lock:
-            await self._sync(self.account.active_symbols())
-            await self._save()
+        if not self._lock.try_acquire():
+            await self._lock.acquire()
+        try:
+            symbols = self.account.active_symbols()
+            if symbols:
+                await self._sync(symbols)
+            if self.account.revision != self._saved_revision:
+                await self._save()
             revision, ts = self.account.revision, self.clock()
             cached = self._balance
             if cached is None or cached[0] != revision or cached[1] != ts:  # else: nothing could have moved
                 cached = self._balance = (revision, ts, self.account.ledger.balance(ts))
             return cached[2]
+        finally:
+            self._lock.release()
 
     async def fetch_positions(self, symbols: list[str] | None = None) -> list[Position]:
         """Open perpetual positions (spot holdings are balances, as on a real exchange)."""
-        async with self._lock:
-            await self._sync(self.account.active_symbols())
-            await self._save()
+        if not self._lock.try_acquire():
+            await self._lock.acquire()
+        try:
+            active = self.account.active_symbols()
+            if active:
+                await self._sync(active)
+            if self.account.revision != self._saved_revision:
+                await self._save()
             markets = {symbol: await self.feed.market(symbol) for symbol in self.account.positions}
             key = (self.account.revision, None if symbols is None else tuple(symbols), tuple(markets.values()))
             cached = self._positions
             if cached is None or cached[0] != key:  # the views move only with the account (and its markets)
                 cached = self._positions = (key, self.account.position_views(markets, symbols))
             return list(cached[1])
+        finally:
+            self._lock.release()
 
     async def set_leverage(self, symbol: str, leverage: int) -> None:
         async with self._lock:
@@ -171,7 +190,9 @@ class PaperExchange:
 
     async def create_order(self, request: OrderRequest) -> Order:
         """Idempotent: a known client_order_id returns the order already placed with it."""
-        async with self._lock:
+        if not self._lock.try_acquire():
+            await self._lock.acquire()
+        try:
             existing = self.account.find_by_client_id(request.client_order_id)
             if existing is not None:
                 if existing.symbol != request.symbol:
@@ -189,6 +210,8 @@ class PaperExchange:
             finally:
                 await self._save()
             return order.to_domain()
+        finally:
+            self._lock.release()
 
     async def cancel_order(self, order_id: str, symbol: str) -> Order:
         """Never blocked by the feed: if it cannot be reached, the cancel happens without a last look."""
@@ -208,11 +231,16 @@ class PaperExchange:
             return self.account.get(order_id, symbol).to_domain()
 
     async def fetch_order_by_client_id(self, client_order_id: str, symbol: str) -> Order | None:
-        async with self._lock:
+        if not self._lock.try_acquire():
+            await self._lock.acquire()
+        try:
             await self._sync([symbol])
-            await self._save()
+            if self.account.revision != self._saved_revision:
+                await self._save()
             order = self.account.find_by_client_id(client_order_id)
             return order.to_domain() if order is not None and order.symbol == symbol else None
+        finally:
+            self._lock.release()
 
     async def fetch_open_orders(self, symbol: str | None = None) -> list[Order]:
         async with self._lock:

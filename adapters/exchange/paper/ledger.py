@@ -23,6 +23,8 @@ class Ledger:
         self._totals: dict[str, Decimal] = {}
         self._reservations: dict[str, tuple[str, Decimal]] = {}
         self.checked = True  # False while a multi-step fill is tried out; see shortfall()
+        self.revision = 0  # bumped by every change of a total or a reservation (all of them are made here)
+        self._figures: tuple[int, dict[str, CurrencyBalance]] | None = None  # (revision, figures) of balance()
         for currency, amount in (totals or {}).items():
             if amount < 0:
                 raise ValueError(f"a starting balance cannot be negative ({currency} {amount})")
@@ -56,12 +58,14 @@ class Ledger:
         if amount < 0:
             raise ValueError("credit amount must not be negative")
         self._totals[currency] = self.total(currency) + amount
+        self.revision += 1
 
     def debit(self, currency: str, amount: Decimal, purpose: str) -> None:
         if amount < 0:
             raise ValueError("debit amount must not be negative")
         self.require(currency, amount, purpose)
         self._totals[currency] = self.total(currency) - amount
+        self.revision += 1
 
     def reserve(self, key: str, currency: str, amount: Decimal, purpose: str) -> None:
         """Set aside `amount` under `key` (added to what the key already holds)."""
@@ -72,6 +76,7 @@ class Ledger:
             raise ValueError(f"reservation {key} already holds {entry[0]}, not {currency}")
         self.require(currency, amount, purpose)
         self._reservations[key] = (currency, (entry[1] if entry else ZERO) + amount)
+        self.revision += 1
 
     def release(self, key: str, amount: Decimal | None = None) -> Decimal:
         """Return reserved funds to free: all of them when amount is None, else `amount`, which lies between zero
@@ -87,6 +92,7 @@ class Ledger:
             self._reservations[key] = (currency, held - released)
         else:
             del self._reservations[key]
+        self.revision += 1
         return released
 
     def spend_reserved(self, key: str, currency: str, amount: Decimal) -> None:
@@ -100,19 +106,25 @@ class Ledger:
         else:
             self._reservations.pop(key, None)
         self._totals[currency] = self.total(currency) - amount
+        self.revision += 1
 
     def currencies(self) -> list[str]:
         return sorted(set(self._totals) | {currency for currency, _ in self._reservations.values()})
 
-    @exact
     def balance(self, ts: int) -> Balance:
-        return Balance(
-            currencies={
-                currency: CurrencyBalance(currency=currency, free=self.free(currency), used=self.used(currency))
-                for currency in self.currencies()
-            },
-            ts=ts,
-        )
+        """The figures are computed once per revision: they are a function of the totals and reservations
+        alone, which change only with the revision. Each Balance gets its own dict of the (frozen) entries."""
+        figures = self._figures
+        if figures is None or figures[0] != self.revision:
+            figures = self._figures = (self.revision, self._currency_balances())
+        return Balance(currencies=dict(figures[1]), ts=ts)
+
+    @exact
+    def _currency_balances(self) -> dict[str, CurrencyBalance]:
+        return {
+            currency: CurrencyBalance(currency=currency, free=self.free(currency), used=self.used(currency))
+            for currency in self.currencies()
+        }
 
     def to_state(self) -> dict:
         return {
@@ -128,6 +140,7 @@ class Ledger:
         ledger = cls({currency: Decimal(amount) for currency, amount in state["totals"].items()})
         for key, entry in state["reservations"].items():
             ledger._reservations[key] = (entry["currency"], Decimal(entry["amount"]))
+        ledger.revision += 1
         return ledger
 
     def snapshot(self) -> tuple[dict[str, Decimal], dict[str, tuple[str, Decimal]]]:
@@ -136,6 +149,7 @@ class Ledger:
 
     def restore(self, snapshot: tuple[dict[str, Decimal], dict[str, tuple[str, Decimal]]]) -> None:
         self._totals, self._reservations = dict(snapshot[0]), dict(snapshot[1])
+        self.revision += 1
 
     def shortfall(self) -> str | None:
         """The first currency whose free balance went negative during an unchecked trial, if any."""

@@ -27,6 +27,7 @@ from decimal import Decimal
 from domain.trading import OrderSide, PositionSide
 
 from .exact import CONTEXT, display, money, quotient, share, to_step
+from .triggers import Direction
 
 ZERO = Decimal(0)
 
@@ -112,6 +113,11 @@ class PerpPosition:
 
 def position_margin_key(symbol: str) -> str:
     return f"position:{symbol}"
+
+
+def liquidation_direction(position: PerpPosition) -> Direction:
+    """A long is liquidated once the price falls to its liquidation price, a short once it rises to it."""
+    return Direction.FALLS_TO if position.direction > 0 else Direction.RISES_TO
 
 
 def side_for(order_side: OrderSide) -> PositionSide:

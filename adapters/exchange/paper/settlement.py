@@ -18,8 +18,8 @@ from .exact import money, share
 from .formatting import amount_text
 from .ledger import Ledger
 from .orders import PaperFill, PaperOrder
-from .perpetual import PerpPosition, initial_margin, order_margin, position_margin_key, side_for
-from .triggers import Direction, touch
+from .perpetual import PerpPosition, initial_margin, liquidation_direction, order_margin, position_margin_key, side_for
+from .triggers import touch
 
 ZERO = Decimal(0)
 
@@ -212,8 +212,7 @@ class PerpetualSettlement:
     ) -> Decimal | None:
         """Where the move start -> end reaches the position's liquidation price, if it does."""
         liquidation = self.liquidation_price(market, position)
-        direction = Direction.FALLS_TO if position.direction > 0 else Direction.RISES_TO
-        return touch(start, end, liquidation, direction) if liquidation is not None else None
+        return touch(start, end, liquidation, liquidation_direction(position)) if liquidation is not None else None
 
     def refuse_if_liquidated_at_once(self, order: PaperOrder, market: MarketInfo, mark: Decimal) -> None:
         """A fill walked far from the mark can open a position whose margin does not cover the loss it already
