@@ -14,6 +14,7 @@ array with NaN where pandas-ta gives NaN.
 from __future__ import annotations
 
 import sys
+from array import array
 
 import numpy as np
 
@@ -34,7 +35,8 @@ def ewm_mean(values: FloatArray, com: float) -> FloatArray:
         return np.empty(0)
     valid = np.flatnonzero(~np.isnan(values))
     if len(valid) and len(valid) == len(out) - valid[0]:
-        return np.array(_ewm_unbroken(out, int(valid[0]), old_wt_factor, new_wt), dtype=np.float64)
+        # through array('d'): the same doubles, converted in C without numpy's per-item type discovery
+        return np.frombuffer(array("d", _ewm_unbroken(out, int(valid[0]), old_wt_factor, new_wt)), dtype=np.float64)
     weighted = out[0]
     old_wt = 1.0
     for i in range(1, len(out)):
