@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Sequence
-from itertools import pairwise
+from itertools import islice
+from operator import attrgetter, lt
 
 import numpy as np
 
@@ -31,6 +32,7 @@ LIVE_WINDOW = 3000  # closed candles a live series keeps and a per-window comput
 
 _TREND = COLUMN_NAMES.index("trend")
 _NUMERIC = tuple(name for name in COLUMN_NAMES if name != "trend")
+_TS = attrgetter("ts")
 if _NUMERIC[0] != "close":  # row() keeps the raw close and maps NaN to None in the others
     raise RuntimeError("TimeframeIndicators must start with close")
 
@@ -51,11 +53,13 @@ class IndicatorSeries:
         self._index: dict[int, int] = {}  # open time -> absolute position (position in held + self._dropped)
         self._dropped = 0
         self._hlcv: tuple[np.ndarray, ...] = tuple(np.empty(0) for _ in range(4))  # high, low, close, volume
-        self._columns = indicator_columns(high=np.empty(0), low=np.empty(0), close=np.empty(0), volume=np.empty(0))
         self._numbers = np.empty((0, len(_NUMERIC)))  # the numeric columns side by side: a row is one tolist()
         self._trend: list[str] = []
         self._rows: list[TimeframeIndicators | None] = []
-        self.extend(candles)
+        if candles:
+            self.extend(candles)  # computes the columns (a series built with candles never holds the empty ones)
+        else:
+            self._columns = indicator_columns(high=np.empty(0), low=np.empty(0), close=np.empty(0), volume=np.empty(0))
 
     @classmethod
     def live(cls, candles: Sequence[Candle] = ()) -> IndicatorSeries:
@@ -117,14 +121,15 @@ class IndicatorSeries:
         """
         if not candles:
             return 0
-        if any(later.ts <= earlier.ts for earlier, later in pairwise(candles)):
+        times = list(map(_TS, candles))
+        if not all(map(lt, times, islice(times, 1, None))):  # each open time before the next one
             raise ValueError("candles must be sorted oldest first with no duplicate open times")
-        split = bisect_right(candles, self._ts[-1], key=lambda candle: candle.ts) if self._ts else 0
+        split = bisect_right(times, self._ts[-1]) if self._ts else 0
         revised = sum(self._merge(candle) for candle in candles[:split])
         newer = candles[split:]
         if not newer and not revised:
             return 0
-        self._append(newer)
+        self._append(newer, times[split:])
         self._recompute()
         return len(newer) + revised
 
@@ -151,11 +156,12 @@ class IndicatorSeries:
             array[position] = float(value)
         return True
 
-    def _append(self, newer: Sequence[Candle]) -> None:
+    def _append(self, newer: Sequence[Candle], times: list[int]) -> None:
+        """Hold `newer` (whose open times are `times`) after the candles held."""
         start = self._dropped + len(self._ts)
-        self._index.update((candle.ts, start + offset) for offset, candle in enumerate(newer))
+        self._index.update(zip(times, range(start, start + len(times)), strict=True))
         self._candles.extend(newer)
-        self._ts.extend(candle.ts for candle in newer)
+        self._ts.extend(times)
         self._hlcv = tuple(
             np.concatenate((held, new)) for held, new in zip(self._hlcv, hlcv_arrays(newer), strict=True)
         )

@@ -14,6 +14,7 @@ array with NaN where pandas-ta gives NaN.
 from __future__ import annotations
 
 import sys
+from array import array
 
 import numpy as np
 
@@ -32,6 +33,10 @@ def ewm_mean(values: FloatArray, com: float) -> FloatArray:
     out = values.tolist()
     if not out:
         return np.empty(0)
+    valid = np.flatnonzero(~np.isnan(values))
+    if len(valid) and len(valid) == len(out) - valid[0]:
+        # through array('d'): the same doubles, converted in C without numpy's per-item type discovery
+        return np.frombuffer(array("d", _ewm_unbroken(out, int(valid[0]), old_wt_factor, new_wt)), dtype=np.float64)
     weighted = out[0]
     old_wt = 1.0
     for i in range(1, len(out)):
@@ -47,6 +52,27 @@ def ewm_mean(values: FloatArray, com: float) -> FloatArray:
             weighted = cur
         out[i] = weighted
     return np.array(out, dtype=np.float64)
+
+
+def _ewm_unbroken(out: list[float], first: int, old_wt_factor: float, new_wt: float) -> list[float]:
+    """ewm_mean's recursion over `out` (in place) when out[first] is its first number and no NaN follows it.
+
+    Then ewm_mean's weighted value is NaN (out[0]) before first and out[first] at first, and after it old_wt is
+    1.0 * old_wt_factor = old_wt_factor at every step (reset to 1.0 by each number): the same float operations
+    in the same order, without the tests and the weight bookkeeping of the general loop."""
+    weighted = out[0]
+    for i in range(1, first):
+        out[i] = weighted
+    weighted = out[first]
+    denominator = old_wt_factor + new_wt
+    tail: list[float] = []
+    append = tail.append
+    for cur in out[first + 1 :]:
+        if weighted != cur:  # pandas: "avoid numerical errors on constant series"
+            weighted = (old_wt_factor * weighted + new_wt * cur) / denominator
+        append(weighted)
+    out[first + 1 :] = tail
+    return out
 
 
 def _mean(values: FloatArray) -> float:

@@ -13,6 +13,7 @@ import csv
 import gzip
 import io
 import os
+import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -95,6 +96,97 @@ def _parse_row(row: list[str]) -> Candle:
 def read_candles(path: str | os.PathLike[str]) -> list[Candle]:
     """All candles of a file, oldest first; CandleFileError on any bad row or ordering."""
     path = Path(path)
+    candles = _read_plain(path)
+    return candles if candles is not None else _read_checked(path)
+
+
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_TIME = re.compile(r"[0-9]{2}:[0-9]{2}:[0-9]{2}")
+
+
+def _read_plain(path: Path) -> list[Candle] | None:
+    """The candles of a file that holds nothing unusual, else None (then _read_checked reads it and names what
+    is wrong, so errors are unchanged).
+
+    Plain means: no quote or NUL character and no carriage return outside a CRLF, so that csv.reader's rows are
+    the lines split at commas; every row passes _parse_row's checks and follows the previous one. The candles are
+    then those _read_checked builds. A timestamp in format_timestamp's form (YYYY-MM-DDTHH:MM:SSZ, ASCII digits;
+    other forms go through parse_timestamp) is its date's midnight, from parse_timestamp (which checks the date),
+    plus the time of day in whole seconds: exactly what datetime.timestamp() * 1000 gives for it (integral
+    seconds, far below 2**53 ms), each date and time of day worked out once. The checks below hold exactly when
+    _parse_row's pass: low > 0 and the bracket make every price positive, and a finite high bounds them."""
+    try:
+        with _open_text(path, "r") as handle:
+            text = handle.read()
+    except Exception:  # noqa: BLE001 - _read_checked reports it
+        return None
+    if '"' in text or "\0" in text:
+        return None
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+        if "\r" in text:
+            return None
+    lines = text.split("\n")
+    if tuple(cell.strip().lower() for cell in lines[0].split(",")) != COLUMNS:
+        return None
+    midnights: dict[str, int] = {}  # date -> ms of its midnight
+    times: dict[str, int] = {}  # time of day -> ms since midnight
+    candles: list[Candle] = []
+    append = candles.append
+    previous = None
+    try:
+        for index in range(1, len(lines)):
+            line = lines[index]
+            if not line:
+                continue
+            stamp, open_text, high_text, low_text, close_text, volume_text = line.split(",")
+            if len(stamp) == 20 and stamp[10] == "T" and stamp[19] == "Z":
+                date, time = stamp[:10], stamp[11:19]
+                midnight, since_midnight = midnights.get(date), times.get(time)
+                if midnight is None:
+                    if _DATE.fullmatch(date) is None:
+                        return None
+                    midnight = midnights[date] = parse_timestamp(date + "T00:00:00Z")
+                if since_midnight is None:
+                    since_midnight = times[time] = _time_of_day(time)
+                ts = midnight + since_midnight
+            else:
+                ts = parse_timestamp(stamp)
+            open_, high, low = Decimal(open_text), Decimal(high_text), Decimal(low_text)
+            close, volume = Decimal(close_text), Decimal(volume_text)
+            if not (
+                low > 0
+                and volume >= 0
+                and high >= open_
+                and high >= close
+                and high >= low
+                and low <= open_
+                and low <= close
+                and high.is_finite()
+                and volume.is_finite()
+            ):
+                return None
+            if previous is not None and ts <= previous:
+                return None
+            previous = ts
+            append(Candle(ts, open_, high, low, close, volume))  # positional: cheaper than keywords
+    except Exception:  # noqa: BLE001 - _read_checked reports it
+        return None
+    return candles or None
+
+
+def _time_of_day(text: str) -> int:
+    """Milliseconds since midnight of HH:MM:SS (ASCII digits, a valid time); ValueError otherwise."""
+    if _TIME.fullmatch(text) is None:
+        raise ValueError(text)
+    hour, minute, second = int(text[:2]), int(text[3:5]), int(text[6:8])
+    if hour > 23 or minute > 59 or second > 59:
+        raise ValueError(text)
+    return hour * 3_600_000 + minute * 60_000 + second * 1000
+
+
+def _read_checked(path: Path) -> list[Candle]:
+    """read_candles row by row through csv.reader, naming the file and line of anything wrong."""
     candles: list[Candle] = []
     try:
         with _open_text(path, "r") as handle:

@@ -41,19 +41,6 @@ def _is_power_of_ten(step: Decimal) -> bool:
     return not sign and digits == (1,) and step.is_finite()
 
 
-def _round_to_power_of_ten(value: Decimal, step: Decimal, rounding: str) -> Decimal:
-    """_round_to_step(value, step, rounding) for step = 10**n, in one operation in the common case.
-
-    value / step then only moves the exponent (exact for a value of at most the context's digits), so the result
-    is value.quantize(step, rounding): the value rounded at n, written with exponent n. The exception is a value
-    already a multiple of the step: if its exponent is above n the division, to_integral_value and product keep
-    it (and quantize could even need more digits than the context has), so that rare case takes the general
-    formula. quantize runs in a context too wide to signal; its result does not depend on the precision.
-    """
-    rounded = value.quantize(step, rounding, _WIDE)
-    return _round_to_step(value, step, rounding) if rounded == value else rounded
-
-
 _LEVEL_NUMBERS = tuple(Decimal(level) for level in range(64))  # replaced by a longer tuple, never changed
 
 
@@ -78,8 +65,18 @@ class BookSteps:
         self.sum_bounds: dict[tuple[int, int, str, Decimal], tuple[Decimal, Decimal, Decimal]] = {}
 
     def round_price(self, value: Decimal, rounding: str) -> Decimal:
+        """_round_to_step(value, price step, rounding); for a step of 10**n in one operation in the common case.
+
+        value / step then only moves the exponent (exact for a value of at most the context's digits), so the
+        result is value.quantize(step, rounding): the value rounded at n, written with exponent n. The exception is
+        a value already a multiple of the step: if its exponent is above n the division, to_integral_value and
+        product keep it (and quantize could even need more digits than the context has), so that rare case takes
+        the general formula. quantize runs in a context too wide to signal; its result does not depend on the
+        precision.
+        """
         if self.powers_of_ten:
-            return _round_to_power_of_ten(value, self.price, rounding)
+            rounded = value.quantize(self.price, rounding, _WIDE)
+            return _round_to_step(value, self.price, rounding) if rounded == value else rounded
         return _round_to_step(value, self.price, rounding)
 
 
@@ -181,14 +178,17 @@ class BookLadder:
 
     def _level_prices(self, level: int) -> tuple[Decimal, Decimal]:
         """Level k's bid and ask prices, k gaps out from the best (the bid may not be positive: no bid there)."""
-        ask = self._steps.round_price(self.best_ask + self._offset(level), ROUND_CEILING)
-        return self._bid_price(level), ask
+        offset = self._offset(level)
+        round_price = self._steps.round_price
+        return round_price(self.best_bid - offset, ROUND_FLOOR), round_price(self.best_ask + offset, ROUND_CEILING)
 
     def _bid_price(self, level: int) -> Decimal:
         return self._steps.round_price(self.best_bid - self._offset(level), ROUND_FLOOR)
 
     def _offset(self, level: int) -> Decimal:
-        return self.gap * _level_numbers(level + 1)[level]  # = gap * level
+        """gap * level, level converted to Decimal(level) as the product would (from the table when it holds it)."""
+        numbers = _LEVEL_NUMBERS
+        return self.gap * (numbers[level] if level < len(numbers) else _level_numbers(level + 1)[level])
 
     def imbalance(self, depth: int) -> Decimal:
         """book(..., depth).imbalance(depth), pricing only the deepest bid: the levels of both sides hold the same

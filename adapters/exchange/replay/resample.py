@@ -26,17 +26,34 @@ def aggregate(candles: Sequence[Candle], ts: int) -> Candle:
 
 
 def resample(candles: Sequence[Candle], timeframe_ms: int) -> list[Candle]:
-    """Every bucket that holds at least one candle, oldest first (a gap in the data leaves no empty bucket)."""
+    """Every bucket that holds at least one candle, oldest first (a gap in the data leaves no empty bucket).
+
+    Each bucket is aggregate() of its candles, folded in one pass: the same comparisons in the same order (max
+    and min keep the first extreme, replacing it only with one strictly beyond, as `>` and `<` here) and the
+    same volume sum, candles[0].volume * 0 plus each volume left to right."""
     if not candles:
         return []
     result: list[Candle] = []
-    group: list[Candle] = []
-    current = bucket_start(candles[0].ts, timeframe_ms)
-    for candle in candles:
-        start = bucket_start(candle.ts, timeframe_ms)
+    append = result.append
+    iterator = iter(candles)
+    first = next(iterator)
+    current = bucket_start(first.ts, timeframe_ms)
+    open_, high, low, close = first.open, first.high, first.low, first.close
+    volume = first.volume * 0 + first.volume
+    for candle in iterator:
+        ts = candle.ts
+        start = ts - ts % timeframe_ms  # bucket_start, inline
         if start != current:
-            result.append(aggregate(group, current))
-            group, current = [], start
-        group.append(candle)
-    result.append(aggregate(group, current))
+            append(Candle(current, open_, high, low, close, volume))  # positional: cheaper than keywords
+            current = start
+            open_, high, low, close = candle.open, candle.high, candle.low, candle.close
+            volume = candle.volume * 0 + candle.volume
+            continue
+        if candle.high > high:
+            high = candle.high
+        if candle.low < low:
+            low = candle.low
+        close = candle.close
+        volume = volume + candle.volume
+    append(Candle(current, open_, high, low, close, volume))
     return result

@@ -18,6 +18,8 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, getcontext
+from itertools import islice
+from operator import attrgetter, lt, mul, sub
 
 from adapters.exchange.candle_file import infer_timeframe
 from adapters.exchange.errors import ExchangeError
@@ -25,6 +27,13 @@ from domain.market import TIMEFRAME_MS, Candle, MarketInfo, MarketType, timefram
 
 from .resample import aggregate, resample
 
+_TS, _HIGH, _LOW, _CLOSE, _VOLUME = (
+    attrgetter("ts"),
+    attrgetter("high"),
+    attrgetter("low"),
+    attrgetter("close"),
+    attrgetter("volume"),
+)
 _NO_VOLUME = Decimal(0)  # the volume of a forming candle no base candle has closed in yet
 
 
@@ -53,16 +62,17 @@ class CandleTerms:
 
     @classmethod
     def of(cls, candles: Sequence[Candle]) -> CandleTerms:
-        ranges = [candle.high - candle.low for candle in candles]
+        """The terms of every candle. A true range's max(high, previous close) keeps the high unless the close is
+        strictly above it and min(low, previous close) the low unless the close is strictly below, as written."""
+        highs, lows = list(map(_HIGH, candles)), list(map(_LOW, candles))
+        closes, volumes = list(map(_CLOSE, candles)), list(map(_VOLUME, candles))
+        ranges = list(map(sub, highs, lows))
         true_ranges = ranges[:1] + [
-            max(candle.high, previous.close) - min(candle.low, previous.close)
-            for previous, candle in zip(candles, candles[1:], strict=False)
+            (close if close > high else high) - (close if close < low else low)
+            for close, high, low in zip(closes, islice(highs, 1, None), islice(lows, 1, None), strict=False)
         ]
         return cls(
-            volumes=[candle.volume for candle in candles],
-            quote_volumes=[candle.volume * candle.close for candle in candles],
-            ranges=ranges,
-            true_ranges=true_ranges,
+            volumes=volumes, quote_volumes=list(map(mul, volumes, closes)), ranges=ranges, true_ranges=true_ranges
         )
 
     def true_range_sum(self, start: int, stop: int) -> Decimal:
@@ -129,11 +139,11 @@ class ReplaySeries:
         if not self.base_timeframe:
             self.base_timeframe = infer_timeframe(self.candles)
         self._base_ms = timeframe_ms(self.base_timeframe)
-        self._open_times = [candle.ts for candle in self.candles]
-        if any(later <= earlier for earlier, later in zip(self._open_times, self._open_times[1:], strict=False)):
+        self._open_times = list(map(_TS, self.candles))
+        if not all(map(lt, self._open_times, islice(self._open_times, 1, None))):
             raise ValueError(f"candles for {self.market.symbol} must be sorted oldest first with no duplicates")
-        misaligned = next((ts for ts in self._open_times if ts % self.base_ms), None)
-        if misaligned is not None:
+        if any(map(self.base_ms.__rmod__, self._open_times)):  # some ts % base_ms is not 0
+            misaligned = next(ts for ts in self._open_times if ts % self.base_ms)
             raise ValueError(
                 f"candle open time {misaligned} of {self.market.symbol} is not on the UTC {self.base_timeframe} grid"
             )
