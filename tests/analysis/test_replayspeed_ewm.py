@@ -9,27 +9,9 @@ from analysis.ta_kernels import ewm_mean
 
 
 def _general(values: np.ndarray, com: float) -> np.ndarray:
-    """ewm_mean's general recursion (pandas' ewm, adjust=False), step by step."""
-    values = np.where(np.isinf(values), np.nan, values)
-    alpha = 1.0 / (1.0 + com)
-    old_wt_factor, new_wt = 1.0 - alpha, alpha
-    out = values.tolist()
-    if not out:
-        return np.empty(0)
-    weighted, old_wt = out[0], 1.0
-    for i in range(1, len(out)):
-        cur = out[i]
-        if weighted == weighted:
-            old_wt *= old_wt_factor
-            if cur == cur:
-                if weighted != cur:
-                    weighted = old_wt * weighted + new_wt * cur
-                    weighted /= old_wt + new_wt
-                old_wt = 1.0
-        elif cur == cur:
-            weighted = cur
-        out[i] = weighted
-    return np.array(out, dtype=np.float64)
+    """ewm_mean through its general loop: a NaN appended after the series sends it there (a NaN follows a number),
+    and the recursion is causal, so the first len(values) results are the general loop's over `values`."""
+    return ewm_mean(np.append(values, np.nan), com)[:-1]
 
 
 def _series(kind: str, rng: np.random.Generator) -> np.ndarray:
