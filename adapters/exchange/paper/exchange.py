@@ -140,10 +140,7 @@ class PaperExchange:
                 for symbol in symbols:
                     await self.feed.market(symbol)  # an unknown symbol is still refused
                 symbols = [symbol for symbol in symbols if self.account.holds(symbol)]
-            changed = await self._sync(symbols) if symbols else []
-            if self.account.revision != self._saved_revision:
-                await self._save()
-            return changed
+            return await self._catch_up(symbols)
         finally:
             self._lock.release()
 
@@ -151,11 +148,7 @@ class PaperExchange:
         if not self._lock.try_acquire():
             await self._lock.acquire()
         try:
-            symbols = self.account.active_symbols()
-            if symbols:
-                await self._sync(symbols)
-            if self.account.revision != self._saved_revision:
-                await self._save()
+            await self._catch_up(self.account.active_symbols())
             revision, ts = self.account.revision, self.clock()
             cached = self._balance
             if cached is None or cached[0] != revision or cached[1] != ts:  # else: nothing could have moved
@@ -169,11 +162,7 @@ class PaperExchange:
         if not self._lock.try_acquire():
             await self._lock.acquire()
         try:
-            active = self.account.active_symbols()
-            if active:
-                await self._sync(active)
-            if self.account.revision != self._saved_revision:
-                await self._save()
+            await self._catch_up(self.account.active_symbols())
             markets = {symbol: await self.feed.market(symbol) for symbol in self.account.positions}
             key = (self.account.revision, None if symbols is None else tuple(symbols), tuple(markets.values()))
             cached = self._positions
@@ -234,9 +223,7 @@ class PaperExchange:
         if not self._lock.try_acquire():
             await self._lock.acquire()
         try:
-            await self._sync([symbol])
-            if self.account.revision != self._saved_revision:
-                await self._save()
+            await self._catch_up([symbol])
             order = self.account.find_by_client_id(client_order_id)
             return order.to_domain() if order is not None and order.symbol == symbol else None
         finally:
@@ -249,6 +236,14 @@ class PaperExchange:
             return [order.to_domain() for order in self.account.open_orders(symbol)]
 
     # --- internals -----------------------------------------------------------------------------------------
+
+    async def _catch_up(self, symbols: list[str]) -> list[Order]:
+        """_sync(symbols) then _save(), each awaited only when there is something to do (the calls of a backtest
+        cycle usually have neither: no symbol open, the account unchanged)."""
+        changed = await self._sync(symbols) if symbols else []
+        if self.account.revision != self._saved_revision:
+            await self._save()
+        return changed
 
     async def _sync(self, symbols: list[str]) -> list[Order]:
         changed = []
