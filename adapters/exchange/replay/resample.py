@@ -25,35 +25,38 @@ def aggregate(candles: Sequence[Candle], ts: int) -> Candle:
     )
 
 
+def fold(candle: Candle, later: Sequence[Candle]) -> Candle:
+    """candle (an aggregate) extended by the later candles of its bucket: equal to aggregating them all at once,
+    since max/min keep the first extreme (a later one replaces it only when strictly beyond) and the volume sum
+    adds left to right."""
+    if not later:
+        return candle
+    high, low, volume = candle.high, candle.low, candle.volume
+    for item in later:
+        if item.high > high:
+            high = item.high
+        if item.low < low:
+            low = item.low
+        volume = volume + item.volume
+    return Candle(candle.ts, candle.open, high, low, later[-1].close, volume)
+
+
 def resample(candles: Sequence[Candle], timeframe_ms: int) -> list[Candle]:
     """Every bucket that holds at least one candle, oldest first (a gap in the data leaves no empty bucket).
 
-    Each bucket is aggregate() of its candles, folded in one pass: the same comparisons in the same order (max
-    and min keep the first extreme, replacing it only with one strictly beyond, as `>` and `<` here) and the
-    same volume sum, candles[0].volume * 0 plus each volume left to right."""
-    if not candles:
-        return []
+    Each bucket is its first candle, as aggregate() of it alone, folded with the rest of the bucket (fold): the
+    same comparisons in the same order and the same volume sum as aggregate() of the whole bucket."""
     result: list[Candle] = []
-    append = result.append
-    iterator = iter(candles)
-    first = next(iterator)
-    current = bucket_start(first.ts, timeframe_ms)
-    open_, high, low, close = first.open, first.high, first.low, first.close
-    volume = first.volume * 0 + first.volume
-    for candle in iterator:
+    seed: Candle | None = None  # the bucket's first candle, as aggregate() of it alone
+    rest = 0  # where the rest of the bucket begins
+    for index, candle in enumerate(candles):
         ts = candle.ts
         start = ts - ts % timeframe_ms  # bucket_start, inline
-        if start != current:
-            append(Candle(current, open_, high, low, close, volume))  # positional: cheaper than keywords
-            current = start
-            open_, high, low, close = candle.open, candle.high, candle.low, candle.close
-            volume = candle.volume * 0 + candle.volume
-            continue
-        if candle.high > high:
-            high = candle.high
-        if candle.low < low:
-            low = candle.low
-        close = candle.close
-        volume = volume + candle.volume
-    append(Candle(current, open_, high, low, close, volume))
+        if seed is None or start != seed.ts:
+            if seed is not None:
+                result.append(fold(seed, candles[rest:index]))
+            seed = Candle(start, candle.open, candle.high, candle.low, candle.close, candle.volume * 0 + candle.volume)
+            rest = index + 1
+    if seed is not None:
+        result.append(fold(seed, candles[rest:]))
     return result

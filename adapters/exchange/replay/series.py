@@ -25,7 +25,7 @@ from adapters.exchange.candle_file import infer_timeframe
 from adapters.exchange.errors import ExchangeError
 from domain.market import TIMEFRAME_MS, Candle, MarketInfo, MarketType, timeframe_ms
 
-from .resample import aggregate, resample
+from .resample import aggregate, fold, resample
 
 _TS, _HIGH, _LOW, _CLOSE, _VOLUME = (
     attrgetter("ts"),
@@ -222,7 +222,7 @@ class ReplaySeries:
             if cached[2] == end:
                 return cached[3]
             if cached[4] and cached[2] < end:
-                candle = _fold(cached[3], self.candles[cached[2] : end])
+                candle = fold(cached[3], self.candles[cached[2] : end])
                 self._forming_cache[target_ms] = (context, start, end, candle, True)
                 return candle
         first = bisect_left(self._open_times, start, hi=end)
@@ -251,17 +251,3 @@ class ReplaySeries:
         if forming is not None and forming.ts >= since and len(result) < limit:
             result.append(forming)
         return result
-
-
-def _fold(candle: Candle, later: Sequence[Candle]) -> Candle:
-    """candle (an aggregate) extended by the later candles of its bucket: equal to aggregating them all at once,
-    since max/min keep the first extreme (a later one replaces it only when strictly beyond) and the volume sum
-    adds left to right."""
-    high, low, volume = candle.high, candle.low, candle.volume
-    for item in later:
-        if item.high > high:
-            high = item.high
-        if item.low < low:
-            low = item.low
-        volume = volume + item.volume
-    return Candle(candle.ts, candle.open, high, low, later[-1].close, volume)
