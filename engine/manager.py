@@ -24,7 +24,6 @@ from adapters.exchange.errors import TransientExchangeError
 from engine import log_context
 from engine.clock import Clock
 from engine.events import EngineEvent, EventKind
-from engine.log_context import step_context
 from engine.notifier import Notifier
 from engine.outage import DatabaseOutage, Probe, is_unavailable
 from engine.pair_engine import PairConfig, PairEngine
@@ -104,7 +103,7 @@ class MultiPairManager:
         """Run `work` on the pair's engine under its step lock, so never in the middle of one of its steps."""
         key = (user_id, symbol)
         async with self._steps[key]:
-            with step_context(user_id=user_id, symbol=symbol):
+            with log_context.step_context(user_id=user_id, symbol=symbol):
                 return await work(self.engines[key])
 
     async def remove(self, user_id: int, symbol: str, timeout_s: float = 30.0) -> None:
