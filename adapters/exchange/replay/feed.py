@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
-from decimal import Decimal, getcontext
+from decimal import Decimal
 
 from adapters.exchange.candle_file import format_timestamp, read_candles
 from adapters.exchange.errors import ExchangeError, InvalidSymbol
@@ -27,7 +27,7 @@ from domain.market import Candle, FundingRate, MarketInfo, MarketType, OrderBook
 
 from .book_model import BookLadder, BookSteps, SyntheticBookModel
 from .clock import SimulatedClock
-from .series import CandleTerms, ReplaySeries, default_market
+from .series import CandleTerms, ReplaySeries, context_key, default_market
 
 DEFAULT_OHLCV_LIMIT = 500
 EIGHT_HOURS_MS = 8 * 3_600_000
@@ -167,8 +167,7 @@ class ReplayFeed:
 
         The count is worked out once per clock time: it depends on now alone (closed_count reads the open times
         fixed with the series), and reset() forgets the time, so answers kept at `now` hold the count of now."""
-        decimal_context = getcontext()
-        context = (decimal_context.prec, decimal_context.rounding)  # context_key(), inline: asked a few times a cycle
+        context = context_key()
         answers = self._answers[series.symbol]
         if answers.context != context or answers.model is not self.book_model or answers.market is not series.market:
             answers.reset(context, self.book_model, series.market)
