@@ -222,15 +222,8 @@ def batch_collection(threshold: int = 100_000) -> Iterator[None]:
 
 
 def _dated(curve: list[tuple[int, Decimal]]) -> list[tuple[datetime, Decimal]]:
-    """The curve with UTC datetimes; points of the same time (one after the monitor, one after the cycle of
-    each hour) share one datetime object."""
-    points: list[tuple[datetime, Decimal]] = []
-    last_ts, at = None, datetime.min
-    for ts, equity in curve:
-        if ts != last_ts:
-            last_ts, at = ts, ms_to_datetime(ts)
-        points.append((at, equity))
-    return points
+    """The curve (one point per time: the engine keeps the last mark of each) with UTC datetimes."""
+    return [(ms_to_datetime(ts), equity) for ts, equity in curve]
 
 
 def start_chart(

@@ -14,7 +14,6 @@ position side. Counters say how much work was really done, for the scale benchma
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -27,6 +26,7 @@ from analysis.indicator_series import IndicatorSeries
 from analysis.snapshot import ORDER_BOOK_DEPTH, build_snapshot, closed_candles, timeframe_view
 from domain.fast_init import fast_init
 from domain.market import Candle, FundingRate, MarketType, OrderBook, Ticker, timeframe_ms
+from domain.recent import RecentSlots
 from domain.snapshot import MarketSnapshot, NewsItem, TimeframeIndicators, TimeframeView
 from domain.trading import PositionSide
 from domain.vote import ConsensusResult
@@ -88,7 +88,6 @@ class MarketHub:
         *,
         config: HubConfig | None = None,
         news: NewsSource | None = None,
-        max_entries: int = 4096,
     ) -> None:
         self.feeds = dict(feeds)
         self.ensemble = ensemble
@@ -96,12 +95,12 @@ class MarketHub:
         self.news = news
         self.counters = HubCounters()
         self._rows: dict[tuple[str, str, str], IndicatorRows] = {}
-        self._candles: OrderedDict[tuple, list[Candle]] = OrderedDict()
-        self._views: OrderedDict[tuple, tuple[list[Candle], TimeframeView]] = OrderedDict()
-        self._market: OrderedDict[tuple, _Market] = OrderedDict()
-        self._snapshots: OrderedDict[tuple, MarketSnapshot] = OrderedDict()
+        # by stream and slot (candle number or clock time), the newest two slots of each stream
+        self._candles: RecentSlots[list[Candle]] = RecentSlots()
+        self._views: RecentSlots[tuple[list[Candle], TimeframeView]] = RecentSlots()
+        self._market: RecentSlots[_Market] = RecentSlots()
+        self._snapshots: RecentSlots[MarketSnapshot] = RecentSlots()
         self._in_flight: dict[tuple, list[asyncio.Future[Any]]] = {}
-        self._max_entries = max_entries
 
     def feed(self, exchange_id: str) -> MarketData:
         feed = self.feeds.get(exchange_id)
@@ -121,14 +120,14 @@ class MarketHub:
         self, exchange_id: str, symbol: str, now_ms: int, side: PositionSide, entry_price: Decimal | None
     ) -> MarketSnapshot:
         """The shared snapshot of (exchange, symbol, cycle, position side)."""
-        key = (exchange_id, symbol, now_ms, side)
-        cached = self._snapshots.get(key)
+        stream = (exchange_id, symbol, side)
+        cached = self._snapshots.get(stream, now_ms)
         if cached is not None:
             return cached
         snapshot = await self._once(
-            ("snapshot", *key), lambda: self._build(exchange_id, symbol, now_ms, side, entry_price)
+            ("snapshot", *stream, now_ms), lambda: self._build(exchange_id, symbol, now_ms, side, entry_price)
         )
-        _remember(self._snapshots, key, snapshot, self._max_entries)
+        self._snapshots.put(stream, now_ms, snapshot)
         return snapshot
 
     async def consult(self, snapshot: MarketSnapshot) -> ConsensusResult:
@@ -170,19 +169,18 @@ class MarketHub:
         """The view of one timeframe's closed candles, built once per (exchange, symbol, timeframe, candle): the
         candles (this very list, from closed_candles) and their indicators are the same until the next candle
         closes, so the 4h view serves four hourly snapshots and the 1d view twenty-four."""
-        key = (exchange_id, symbol, timeframe, now_ms // timeframe_ms(timeframe))
-        cached = self._views.get(key)
+        stream, slot = (exchange_id, symbol, timeframe), now_ms // timeframe_ms(timeframe)
+        cached = self._views.get(stream, slot)
         if cached is not None and cached[0] is closed:
             return cached[1]
         view = timeframe_view(exchange_id, symbol, timeframe, closed, now_ms, self.config.keep_candles, self)
-        _remember(self._views, key, (closed, view), self._max_entries)
+        self._views.put(stream, slot, (closed, view))
         return view
 
     async def closed_candles(self, exchange_id: str, symbol: str, timeframe: str, now_ms: int) -> list[Candle]:
         """Closed candles of one timeframe at now_ms, fetched once per (exchange, symbol, timeframe, candle)."""
-        period = timeframe_ms(timeframe)
-        key = (exchange_id, symbol, timeframe, now_ms // period)
-        cached = self._candles.get(key)
+        stream, slot = (exchange_id, symbol, timeframe), now_ms // timeframe_ms(timeframe)
+        cached = self._candles.get(stream, slot)
         if cached is not None:
             return cached
 
@@ -203,8 +201,8 @@ class MarketHub:
                     return closed
             return closed_candles(await feed.fetch_ohlcv(symbol, timeframe, limit=limit), timeframe, now_ms)
 
-        closed = await self._once(("candles", *key), fetch)
-        _remember(self._candles, key, closed, self._max_entries)
+        closed = await self._once(("candles", *stream, slot), fetch)
+        self._candles.put(stream, slot, closed)
         return closed
 
     def get(self, exchange_id: str, symbol: str, timeframe: str, closed: Sequence[Candle]) -> TimeframeIndicators:
@@ -225,8 +223,8 @@ class MarketHub:
         return series.at(closed[-1].ts)
 
     async def _market_state(self, exchange_id: str, symbol: str, now_ms: int) -> _Market:
-        key = (exchange_id, symbol, now_ms)
-        cached = self._market.get(key)
+        stream = (exchange_id, symbol)
+        cached = self._market.get(stream, now_ms)
         if cached is not None:
             return cached
 
@@ -253,8 +251,8 @@ class MarketHub:
                     funding = None
             return _Market(ticker, book, funding, imbalance)
 
-        state = await self._once(("market", *key), fetch)
-        _remember(self._market, key, state, self._max_entries)
+        state = await self._once(("market", *stream, now_ms), fetch)
+        self._market.put(stream, now_ms, state)
         return state
 
     async def _once(self, key: tuple, make: Any) -> Any:
@@ -287,9 +285,3 @@ class MarketHub:
 def _is_live(rows: IndicatorRows) -> bool:
     """A bounded series the hub extends with the fetched window (not rows preloaded over a whole history)."""
     return isinstance(rows, IndicatorSeries) and rows.max_candles is not None
-
-
-def _remember(cache: OrderedDict, key: tuple, value: Any, limit: int) -> None:
-    cache[key] = value
-    while len(cache) > limit:
-        cache.popitem(last=False)

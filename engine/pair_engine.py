@@ -77,8 +77,9 @@ class PairEngine:
         record_equity: bool = True,
         keep_curve: bool = True,
     ) -> None:
-        """record_equity: an equity snapshot goes to the store every cycle; keep_curve: every mark is also kept
-        in memory (equity_curve, for a backtest's report; a live engine keeps only the last one)."""
+        """record_equity: an equity snapshot goes to the store every cycle; keep_curve: the equity of every
+        marked time is also kept in memory, one point per time, the last mark's (equity_curve, for a backtest's
+        report; a live engine keeps only the last one)."""
         self.user_id, self.symbol = user_id, symbol
         self.exchange, self.market, self.hub, self.store = exchange, market, hub, store
         self.notifier, self.risk, self.book, self.config = notifier, risk, book, config
@@ -94,6 +95,9 @@ class PairEngine:
         self._exits: list[Order] = []  # exit orders reconcile found filled: what closed the position
         self._at: tuple[int, datetime] = (-1, datetime.min)  # now_ms and its datetime (_moment)
         self._pair: PairContext | None = None  # the last _pair_context
+        # the last mark: its time, the exchange's state version then (None: it keeps none), whether it asked for
+        # the positions, and the pair's position
+        self._marked: tuple[int, object, bool, Position | None] = (-1, None, False, None)
 
     @property
     def exchange_id(self) -> str:
@@ -275,18 +279,33 @@ class PairEngine:
     async def mark(self, now_ms: int) -> Position | None:
         """The account's balance and open P&L now (every position of the account counts toward equity)."""
         balance = (await self.exchange.fetch_balance()).total(self.market.quote)
-        positions = await self.exchange.fetch_positions() if self.state.open_trade or self.book.open_positions else []
+        asked = bool(self.state.open_trade or self.book.open_positions)
+        positions = await self.exchange.fetch_positions() if asked else []
         unrealized = sum((p.unrealized_pnl for p in positions), Decimal(0)) if positions else Decimal(0)
+        version = self._state_version()  # after the reads, which may have caught the account up
         self.book.observe(balance, unrealized, self._moment(now_ms).date())
         self.book.open_positions = len(positions)
         if self.record_equity or self.keep_curve:
             self.last_equity = EquityPoint(now_ms, self.book.equity, balance, unrealized)
             if self.keep_curve:
-                self.equity_curve.append(self.last_equity)
+                curve = self.equity_curve
+                if curve and curve[-1].ts == now_ms:
+                    curve[-1] = self.last_equity  # a cycle's trade re-marked this time: its equity stands
+                else:
+                    curve.append(self.last_equity)
+        mine = None
         for position in positions:
             if position.symbol == self.symbol:
-                return position
-        return None
+                mine = position
+                break
+        self._marked = (now_ms, version, asked, mine)
+        return mine
+
+    def _state_version(self) -> object:
+        """The exchange's account state version, when it keeps one (the paper exchange: its account's revision
+        and its clock's time): while it stands, a mark would read the very same balance and positions."""
+        version_of = getattr(self.exchange, "state_version", None)
+        return None if version_of is None else version_of()
 
     async def cycle(self, now_ms: int) -> None:
         redo, self._redo_ms = self._redo_ms == now_ms, None
@@ -338,7 +357,17 @@ class PairEngine:
         )  # fmt: skip
         if redo:
             await self.reconcile(now_ms)  # an order the first run recorded that this one did not send
-        position = await self.mark(now_ms)
+        marked_at, version, asked, position = self._marked
+        if (
+            redo
+            or marked_at != now_ms
+            or version is None
+            or asked != bool(self.state.open_trade or self.book.open_positions)
+            or version != self._state_version()
+        ):
+            position = await self.mark(now_ms)
+        # else the monitor's mark of this very time stands: the account has not moved since, so a mark would read
+        # the same balance and positions (a cycle that held, was refused or skipped)
         await self._save(self.state, position)
         await self.store.save_user(self.book)
         if self.record_equity and self.last_equity is not None:

@@ -1,8 +1,9 @@
 """One ensemble call per (exchange, symbol, candle, position side, ensemble configuration).
 
-However many engines ask at once, the first starts the call and the others await the same future; a small
-bounded cache answers late askers for the same candle. The call runs in its own task, so an engine that is
-cancelled while waiting does not cancel the answer the others are waiting for. Votes are recorded once.
+However many engines ask at once, the first starts the call and the others await the same future; the answers
+of the newest two candles of each (exchange, symbol, position side) answer late askers for the same candle. The
+call runs in its own task, so an engine that is cancelled while waiting does not cancel the answer the others are
+waiting for. Votes are recorded once.
 
 An ensemble of synchronous analysts with no recorder answers in the caller's task: nothing in that call
 awaits, so no other engine can ask meanwhile and no cancellation can land in it; the task would add only cost.
@@ -15,13 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 
 from loguru import logger
 
 from adapters.ai.ensemble import Ensemble
 from adapters.ai.port import VoteRecorder
+from domain.recent import RecentSlots
 from domain.snapshot import MarketSnapshot, SnapshotKey, consultation_key
 from domain.vote import ConsensusResult
 
@@ -34,22 +35,19 @@ class SharedEnsemble:
         self,
         ensemble: Ensemble,
         recorder: VoteRecorder | None = None,
-        max_entries: int = 256,
         observer: ConsultationObserver | None = None,
     ) -> None:
         self.ensemble = ensemble
         self._recorder = recorder
         self._observer = observer
-        self._max_entries = max_entries
-        self._answers: OrderedDict[SharedKey, ConsensusResult] = OrderedDict()
+        self._answers: RecentSlots[ConsensusResult] = RecentSlots()  # by _stream and candle
         self._in_flight: dict[SharedKey, asyncio.Task[ConsensusResult]] = {}
         self.calls = 0
 
     async def decide(self, snapshot: MarketSnapshot) -> ConsensusResult:
         key = (snapshot.key, self.ensemble.fingerprint)
-        cached = self._answers.get(key)
+        cached = self._answers.get(_stream(key), snapshot.key.candle_ts)
         if cached is not None:
-            self._answers.move_to_end(key)
             return cached
         if self._recorder is None and self.ensemble.synchronous:
             self.calls += 1
@@ -88,9 +86,7 @@ class SharedEnsemble:
             self._in_flight.pop(key, None)
 
     def _remember(self, key: SharedKey, result: ConsensusResult) -> None:
-        self._answers[key] = result
-        while len(self._answers) > self._max_entries:
-            self._answers.popitem(last=False)
+        self._answers.put(_stream(key), key[0].candle_ts, result)
 
     async def _record(self, snapshot_key: SnapshotKey, result: ConsensusResult) -> None:
         """A failing recorder is logged, never allowed to withhold a decision from the engines."""
@@ -100,3 +96,9 @@ class SharedEnsemble:
             await self._recorder.record(snapshot_key, result, consultation_key(snapshot_key, self.ensemble.fingerprint))
         except Exception:
             logger.bind(symbol=snapshot_key.symbol).exception("could not record the ensemble's votes")
+
+
+def _stream(key: SharedKey) -> tuple[str, str, object, str]:
+    """(exchange, symbol, position side, ensemble fingerprint): answers of one stream differ by candle alone."""
+    snapshot_key, fingerprint = key
+    return snapshot_key.exchange, snapshot_key.symbol, snapshot_key.position_side, fingerprint

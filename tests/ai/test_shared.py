@@ -79,3 +79,15 @@ async def test_decide_when_different_exchanges_then_separate_calls():
         shared.decide(history_snapshot(5000, exchange="bybit")),
     )
     assert shared.calls == 2 and len(recorder.records) == 2
+
+
+async def test_decide_when_a_straggler_asks_for_the_previous_candle_then_cached_and_older_ones_are_forgotten():
+    shared, analysts, _ = shared_ensemble()
+    first, second, third = history_snapshot(5000), history_snapshot(5001), history_snapshot(5002)
+    answers = [await shared.decide(snapshot) for snapshot in (first, second)]
+    assert await shared.decide(first) is answers[0]  # an engine still on the previous candle: no new call
+    assert shared.calls == 2
+    await shared.decide(third)
+    again = await shared.decide(first)  # two candles on: forgotten, asked again (memory stays per stream)
+    assert shared.calls == 4 and again is not answers[0] and again == answers[0]
+    assert all(analyst.calls == 4 for analyst in analysts)

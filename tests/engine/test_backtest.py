@@ -6,6 +6,7 @@ import csv
 import json
 from datetime import date
 from decimal import Decimal
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,22 @@ def test_backtest_when_run_then_one_consultation_per_cycle_and_every_cycle_recor
     hours = (date(2018, 3, 1) - date(2018, 1, 1)).days * 24
     assert backtest.cycles == hours
     assert backtest.consultations <= hours + 1  # one per candle (and position side), never per engine call
+
+
+def test_backtest_when_run_then_one_equity_point_per_hour_and_an_entry_hour_shows_the_trade(result) -> None:
+    """The monitor marks the account before the cycle and the cycle marks it again after a trade: the curve keeps
+    the last mark of each time (as the database's curve does), so a trade's hour shows its fee and open P&L."""
+    backtest, out = result
+    times = [ts for ts, _ in backtest.equity]
+    assert times == sorted(set(times)) and len(times) == backtest.cycles + 1
+    with (out / "equity.csv").open() as handle:
+        assert len(list(csv.DictReader(handle))) == len(times)
+    equity = dict(backtest.equity)
+    trades = sorted(backtest.trades, key=lambda trade: trade.opened_ms)
+    opened_when_flat = [t.opened_ms for p, t in pairwise(trades) if p.closed_ms <= t.opened_ms - 3_600_000]
+    assert len(opened_when_flat) > 5
+    for opened in opened_when_flat:  # flat the hour before: nothing moved the equity but the entry itself
+        assert equity[opened] != equity[opened - 3_600_000]
 
 
 def test_backtest_when_budget_exceeds_balance_then_clear_error(tmp_path: Path) -> None:

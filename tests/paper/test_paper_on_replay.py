@@ -141,3 +141,20 @@ async def test_process_when_nothing_is_open_then_not_looked_at_and_later_orders_
             await paper.process([SYMBOL])
         states.append(paper.state())
     assert states[0] == states[1]  # same marks, orders, fills and balances as the exchange that walked every hour
+
+
+async def test_state_version_when_nothing_happens_then_it_stands_and_any_change_or_tick_moves_it(candles):
+    """state_version() stands while the balance and positions would read the same: an order, a fill or the
+    clock's next tick moves it, reads alone do not."""
+    clock, paper = await paper_on(candles, 100, PaperConfig(candle_timeframe="1h"), MarketType.PERPETUAL)
+    await paper.fetch_balance()
+    version = paper.state_version()
+    balance, positions = await paper.fetch_balance(), await paper.fetch_positions()
+    assert paper.state_version() == version  # reading changes nothing
+    await paper.create_order(OrderRequest(SYMBOL, OrderSide.BUY, OrderType.MARKET, D("0.1"), "version-entry"))
+    after_entry = paper.state_version()
+    assert after_entry != version
+    assert (await paper.fetch_balance(), await paper.fetch_positions()) != (balance, positions)
+    clock.advance(HOUR)
+    await paper.fetch_positions()  # the next hour's look moves the mark, so the position's open P&L
+    assert paper.state_version() not in (version, after_entry)

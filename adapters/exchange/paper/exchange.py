@@ -144,6 +144,12 @@ class PaperExchange:
         finally:
             self._lock.release()
 
+    def state_version(self) -> tuple[int, int]:
+        """(account revision, clock time): while it is the same, fetch_balance and fetch_positions answer the
+        same figures (every change of a balance, an order, a position or a mark bumps the revision), so a caller
+        that marked the account at this version need not ask again."""
+        return self.account.revision, self.clock()
+
     async def fetch_balance(self) -> Balance:
         if not self._lock.try_acquire():
             await self._lock.acquire()
