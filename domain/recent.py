@@ -28,14 +28,20 @@ class RecentSlots[V]:
 
     def put(self, stream: Hashable, slot: int, value: V) -> None:
         """Remember value at (stream, slot); the stream's oldest slot goes when it holds more than `keep`
-        (a straggler's slot older than all of them is not kept at all)."""
+        (a straggler's slot older than all of them is not kept at all). Each stream's slots are held oldest first,
+        so the usual put, of a newer slot, compares with the newest and drops the first."""
         slots = self._streams.get(stream)
         if slots is None:
             self._streams[stream] = {slot: value}
-            return
-        slots[slot] = value
-        if len(slots) > self._keep:
-            del slots[min(slots)]
+        elif slot > next(reversed(slots)):
+            slots[slot] = value
+            if len(slots) > self._keep:
+                del slots[next(iter(slots))]
+        elif slot in slots:
+            slots[slot] = value
+        else:  # a straggler's older slot: in order among the others, the oldest dropped
+            slots[slot] = value
+            self._streams[stream] = {kept: slots[kept] for kept in sorted(slots)[-self._keep :]}
 
     def __len__(self) -> int:
         return sum(len(slots) for slots in self._streams.values())

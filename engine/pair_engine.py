@@ -281,7 +281,7 @@ class PairEngine:
         balance = (await self.exchange.fetch_balance()).total(self.market.quote)
         asked = bool(self.state.open_trade or self.book.open_positions)
         positions = await self.exchange.fetch_positions() if asked else []
-        unrealized = sum((p.unrealized_pnl for p in positions), Decimal(0)) if positions else Decimal(0)
+        unrealized = sum((p.unrealized_pnl for p in positions), Decimal(0)) if positions else _ZERO
         version = self._state_version()  # after the reads, which may have caught the account up
         self.book.observe(balance, unrealized, self._moment(now_ms).date())
         self.book.open_positions = len(positions)
@@ -346,15 +346,16 @@ class PairEngine:
         except ExchangeError as exc:
             outcome, code, message, row = "error", getattr(exc, "code", "exchange_error"), str(exc), None
             await self._event(EventKind.ENGINE_ERROR, now_ms, f"{self.symbol}: {exc}")
-        key = consultation_key(snapshot.key, self.hub.ensemble.ensemble.fingerprint)
-        await self.store.record_decision(
-            self.user_id,
-            self.symbol,
-            DecisionRecord(
-                now_ms, key, decision.action.value, outcome, decision.confidence, decision.stop_loss,
-                decision.take_profit, result.reason, str(code), message, row,
-            ),
-        )  # fmt: skip
+        if self.store.keep_decisions:  # a backtest's store keeps none: no record is built for it to drop
+            key = consultation_key(snapshot.key, self.hub.ensemble.ensemble.fingerprint)
+            await self.store.record_decision(
+                self.user_id,
+                self.symbol,
+                DecisionRecord(
+                    now_ms, key, decision.action.value, outcome, decision.confidence, decision.stop_loss,
+                    decision.take_profit, result.reason, str(code), message, row,
+                ),
+            )  # fmt: skip
         if redo:
             await self.reconcile(now_ms)  # an order the first run recorded that this one did not send
         marked_at, version, asked, position = self._marked

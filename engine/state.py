@@ -122,9 +122,14 @@ class UserBook:
     )
 
     def observe(self, balance: Decimal, unrealized: Decimal, day: date) -> None:
-        """Mark to market; a new UTC day restarts the day's figures from the current equity."""
-        equity = balance + unrealized
-        self.balance, self.unrealized_pnl, self.equity = balance, unrealized, equity
+        """Mark to market; a new UTC day restarts the day's figures from the current equity. Marked with the very
+        objects of the last mark (a flat account's balance between trades), the equity stays the same object too,
+        so account() hands back the same AccountState."""
+        if balance is self.balance and unrealized is self.unrealized_pnl:
+            equity = self.equity
+        else:
+            equity = balance + unrealized
+            self.balance, self.unrealized_pnl, self.equity = balance, unrealized, equity
         if self.day != day:
             self.day, self.day_start_equity, self.trades_today = day, equity, 0
         if equity > self.peak_equity:

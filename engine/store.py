@@ -63,6 +63,9 @@ class EngineStore(Protocol):
 
     async def close_trade(self, user_id: int, symbol: str, close: TradeClose) -> None: ...
 
+    # False: record_decision keeps nothing (a backtest's store), so an engine need not build the records
+    keep_decisions: bool
+
     async def record_decision(self, user_id: int, symbol: str, record: DecisionRecord) -> None: ...
 
     async def cycle_recorded(self, user_id: int, symbol: str, candle_ts: int, client_order_ids: set[str]) -> bool:

@@ -38,6 +38,8 @@ class PairMissing(LookupError):
 
 
 class DbEngineStore:
+    keep_decisions = True  # every cycle's decision is a trade_decisions row
+
     def __init__(self, database: Database) -> None:
         self.database = database
         self._pairs: dict[tuple[int, str], tuple[int, int | None]] = {}  # (user, symbol) -> (pair id, account id)

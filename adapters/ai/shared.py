@@ -45,8 +45,9 @@ class SharedEnsemble:
         self.calls = 0
 
     async def decide(self, snapshot: MarketSnapshot) -> ConsensusResult:
-        key = (snapshot.key, self.ensemble.fingerprint)
-        cached = self._answers.get(_stream(key), snapshot.key.candle_ts)
+        snapshot_key = snapshot.key  # built on each read
+        key = (snapshot_key, self.ensemble.fingerprint)
+        cached = self._answers.get(_stream(key), snapshot_key.candle_ts)
         if cached is not None:
             return cached
         if self._recorder is None and self.ensemble.synchronous:

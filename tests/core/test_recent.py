@@ -35,3 +35,12 @@ def test_recent_when_streams_differ_then_each_keeps_its_own_and_a_slot_is_replac
 def test_recent_when_asked_to_keep_nothing_then_refused() -> None:
     with pytest.raises(ValueError, match="at least one"):
         RecentSlots(keep=0)
+
+
+def test_recent_when_a_straggler_slot_lands_between_the_kept_ones_then_the_newest_are_kept_in_order() -> None:
+    recent: RecentSlots[str] = RecentSlots(keep=3)
+    for slot in (10, 20, 30):
+        recent.put("btc", slot, str(slot))
+    recent.put("btc", 15, "15")  # between: kept, and the oldest (10) goes
+    recent.put("btc", 40, "40")  # the next one drops the oldest again: 15, not 20
+    assert [slot for slot in (10, 15, 20, 30, 40) if recent.get("btc", slot) is not None] == [20, 30, 40]
