@@ -58,8 +58,18 @@ class MarketConditions:
     spread_fraction: Decimal | None = None
 
     def __post_init__(self) -> None:
-        _decimals(self, "price", "atr_fraction", "quote_volume", "spread_fraction")
-        _non_negative(self, "atr_fraction", "quote_volume", "spread_fraction")
+        price, atr, volume, spread = self.price, self.atr_fraction, self.quote_volume, self.spread_fraction
+        if not (  # the engine's every cycle: four Decimals, none negative; else converted and checked by name
+            price.__class__ is Decimal
+            and atr.__class__ is Decimal
+            and volume.__class__ is Decimal
+            and (spread is None or spread.__class__ is Decimal)
+            and atr >= 0
+            and volume >= 0
+            and (spread is None or spread >= 0)
+        ):
+            _decimals(self, "price", "atr_fraction", "quote_volume", "spread_fraction")
+            _non_negative(self, "atr_fraction", "quote_volume", "spread_fraction")
 
 
 @fast_init
@@ -81,8 +91,19 @@ class AccountState:
     open_positions: int = 0
 
     def __post_init__(self) -> None:
-        _decimals(self, "equity", "peak_equity", "day_start_equity", "realized_pnl_today", "unrealized_pnl")
-        _non_negative(self, "trades_today", "open_positions")
+        if not (  # the engine's: five Decimals and two counts; else converted and checked by name
+            self.equity.__class__ is Decimal
+            and self.peak_equity.__class__ is Decimal
+            and self.day_start_equity.__class__ is Decimal
+            and self.realized_pnl_today.__class__ is Decimal
+            and self.unrealized_pnl.__class__ is Decimal
+            and self.trades_today.__class__ is int
+            and self.open_positions.__class__ is int
+            and self.trades_today >= 0
+            and self.open_positions >= 0
+        ):
+            _decimals(self, "equity", "peak_equity", "day_start_equity", "realized_pnl_today", "unrealized_pnl")
+            _non_negative(self, "trades_today", "open_positions")
 
     @property
     def daily_pnl(self) -> Decimal:

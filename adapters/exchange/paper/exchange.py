@@ -170,11 +170,13 @@ class PaperExchange:
         try:
             await self._catch_up(self.account.active_symbols())
             markets = {symbol: await self.feed.market(symbol) for symbol in self.account.positions}
-            key = (self.account.revision, None if symbols is None else tuple(symbols), tuple(markets.values()))
+            key = (self.account.revision, tuple(markets.values()))
             cached = self._positions
             if cached is None or cached[0] != key:  # the views move only with the account (and its markets)
-                cached = self._positions = (key, self.account.position_views(markets, symbols))
-            return list(cached[1])
+                cached = self._positions = (key, self.account.position_views(markets))
+            if symbols is None:
+                return list(cached[1])
+            return [position for position in cached[1] if position.symbol in symbols]  # one symbol's, all's views
         finally:
             self._lock.release()
 
