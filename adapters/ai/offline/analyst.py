@@ -96,13 +96,17 @@ def require(value: float | None, what: str) -> float:
 
 
 def confidence(value: float) -> Decimal:
-    clamped = min(max(value, 0.0), 0.95)
-    return _confidence(repr(clamped))  # to_decimal(clamped) reads a float through its repr too
+    """The conviction clamped to 0..0.95, read as its float's repr (as to_decimal reads a float) and rounded to
+    CONFIDENCE_STEP. Cached by the float itself, which skips the clamp and the repr: equal floats write the same
+    repr, except 0.0 and -0.0 ("0.00" and "-0.00"), one key that zero never goes to."""
+    return _cached_confidence(value) if value else _confidence(value)
 
 
-@lru_cache(maxsize=4096)  # the analysts' convictions are a few constants and sums of them
-def _confidence(text: str) -> Decimal:
-    return to_decimal(text).quantize(CONFIDENCE_STEP, rounding=ROUND_HALF_EVEN)
+def _confidence(value: float) -> Decimal:
+    return to_decimal(min(max(value, 0.0), 0.95)).quantize(CONFIDENCE_STEP, rounding=ROUND_HALF_EVEN)
+
+
+_cached_confidence = lru_cache(maxsize=4096)(_confidence)  # the convictions are a few constants and sums of them
 
 
 def price_step(price: Decimal) -> Decimal:
