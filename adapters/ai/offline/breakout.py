@@ -30,8 +30,7 @@ class BreakoutAnalyst(OfflineAnalyst):
         hist = ind.macd_hist or 0.0
         last = view.candles[-1]
         prior = view.candles[-CHANNEL - 1 : -1]
-        channel_high, channel_low = max(map(_high, prior)), min(map(_low, prior))
-        # the exit channel: the last EXIT_CHANNEL candles of the entry one
+        # with a position open only the exit channel counts: the last EXIT_CHANNEL candles of the entry one
         if snapshot.position_side is PositionSide.LONG:
             exit_low = min(map(_low, prior[-EXIT_CHANNEL:]))
             if last.close < exit_low:
@@ -55,6 +54,7 @@ class BreakoutAnalyst(OfflineAnalyst):
                 )
             return hold("momentum holds, keep the short", 0.55)
 
+        channel_high, channel_low = max(map(_high, prior)), min(map(_low, prior))
         surge = min((volume_ratio - MIN_VOLUME_RATIO) / 2, 0.2)
         if last.close > channel_high and volume_ratio >= MIN_VOLUME_RATIO:
             stop, target = atr_levels(Action.BUY, snapshot.price, atr, STOP_ATR, TARGET_ATR)
