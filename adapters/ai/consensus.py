@@ -10,8 +10,9 @@ no point before the last answer at which the decision is known, and the ensemble
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal, getcontext
+from operator import attrgetter, mul
 
 from domain.decision import Action, Decision
 from domain.money import to_decimal
@@ -19,23 +20,28 @@ from domain.vote import DEFAULT_WEIGHT, ConsensusReason, ConsensusResult, Vote, 
 
 Verdict = tuple[Action, str]
 _CONFIDENCE_STEP = Decimal("0.0001")
+_ZERO = Decimal(0)
+_provider = attrgetter("provider")
 
 
 class ProviderWeights:
-    """Configured provider weights as the Decimals the averages use, each converted once (an ensemble keeps one
-    over its read-only configured weights instead of converting them at every consultation)."""
+    """Configured provider weights as the Decimals the averages use, converted once per set of agreeing providers
+    with their total (an ensemble keeps one over its read-only configured weights instead of converting them at
+    every consultation)."""
 
-    __slots__ = ("_configured", "_decimals")
+    __slots__ = ("_configured", "_sets")
 
     def __init__(self, configured: Mapping[str, float]) -> None:
         self._configured = configured
-        self._decimals: dict[str, Decimal] = {}
+        self._sets: dict[tuple[str, ...], tuple[tuple[Decimal, ...], Decimal]] = {}
 
-    def of(self, provider: str) -> Decimal:
-        weight = self._decimals.get(provider)
-        if weight is None:
-            weight = self._decimals[provider] = _provider_weight(self._configured, provider)
-        return weight
+    def each(self, providers: tuple[str, ...]) -> tuple[tuple[Decimal, ...], Decimal]:
+        """(the weight of each provider, their sum): an ensemble's agreeing sets are few and repeat every hour."""
+        weighed = self._sets.get(providers)
+        if weighed is None:
+            weights = tuple([_provider_weight(self._configured, provider) for provider in providers])
+            weighed = self._sets[providers] = weights, sum(weights, _ZERO)
+        return weighed
 
 
 def consensus(
@@ -48,25 +54,25 @@ def consensus(
     ordered = _ordered(votes)
     counts: dict[Action, int] = {}  # a plain dict: what Counter would hold, without its costlier construction
     for vote in ordered:
-        if vote.decision is not None:
-            counts[vote.decision.action] = counts.get(vote.decision.action, 0) + 1
+        decision = vote.decision
+        if decision is not None:
+            counts[decision.action] = counts.get(decision.action, 0) + 1
     action, reason = verdict(counts, min_consensus=min_consensus, min_responders=min_responders)
     if reason != ConsensusReason.CONSENSUS:
         return ConsensusResult(
-            decision=Decision(Action.HOLD, Decimal(0), None, None, _hold_reasoning(reason, counts)),
-            votes=ordered,
-            agreeing=(),
-            reason=reason,
+            Decision(Action.HOLD, _ZERO, None, None, _hold_reasoning(reason, counts)), ordered, (), reason
         )
-    agreeing = [vote for vote in ordered if vote.decision is not None and vote.decision.action is action]
-    return ConsensusResult(
-        decision=_combined(
-            action, agreeing, weights if isinstance(weights, ProviderWeights) else ProviderWeights(weights or {})
-        ),
-        votes=ordered,
-        agreeing=tuple(vote.provider for vote in agreeing),
-        reason=reason,
-    )
+    agreeing: list[str] = []
+    decisions: list[Decision] = []
+    for vote in ordered:
+        decision = vote.decision
+        if decision is not None and decision.action is action:
+            agreeing.append(vote.provider)
+            decisions.append(decision)
+    providers = tuple(agreeing)
+    if not isinstance(weights, ProviderWeights):
+        weights = ProviderWeights(weights or {})
+    return ConsensusResult(_combined(action, providers, decisions, weights), ordered, providers, reason)
 
 
 def verdict(counts: Mapping[Action, int], *, min_consensus: int, min_responders: int) -> Verdict:
@@ -90,20 +96,23 @@ def verdict(counts: Mapping[Action, int], *, min_consensus: int, min_responders:
     return top_action, ConsensusReason.CONSENSUS
 
 
-def _combined(action: Action, agreeing: list[Vote], weights: ProviderWeights) -> Decision:
-    provider_weights = [weights.of(vote.provider) for vote in agreeing]
-    decisions = [vote.decision for vote in agreeing if vote.decision is not None]
-    confidence = _weighted_mean([d.confidence for d in decisions], provider_weights)
-    level_weights = [w * d.confidence for w, d in zip(provider_weights, decisions, strict=True)]
-    stop_loss = _weighted_level([d.stop_loss for d in decisions], level_weights)
-    take_profit = _weighted_level([d.take_profit for d in decisions], level_weights)
-    names = ", ".join([vote.provider for vote in agreeing])
+def _combined(
+    action: Action, providers: tuple[str, ...], decisions: list[Decision], weights: ProviderWeights
+) -> Decision:
+    provider_weights, total = weights.each(providers)
+    confidence = _weighted_mean([decision.confidence for decision in decisions], provider_weights, total)
+    stop_loss = take_profit = None
+    if any(decision.stop_loss is not None or decision.take_profit is not None for decision in decisions):
+        # HOLD and CLOSE carry no levels (the usual consultation): no level weights to compute for them
+        level_weights = [weight * d.confidence for weight, d in zip(provider_weights, decisions, strict=True)]
+        stop_loss = _weighted_level([d.stop_loss for d in decisions], level_weights)
+        take_profit = _weighted_level([d.take_profit for d in decisions], level_weights)
     first_reason = ""
     for decision in decisions:
         if decision.reasoning:
             first_reason = decision.reasoning
             break
-    reasoning = f"{len(agreeing)} analysts agree on {action.value} ({names})"
+    reasoning = f"{len(providers)} analysts agree on {action.value} ({', '.join(providers)})"
     if first_reason:
         reasoning += f": {first_reason}"
     return Decision(action, confidence.quantize(_CONFIDENCE_STEP), stop_loss, take_profit, reasoning)
@@ -118,11 +127,11 @@ def _provider_weight(weights: Mapping[str, float], provider: str) -> Decimal:
     return to_decimal(weight if is_valid_weight(weight) else DEFAULT_WEIGHT)
 
 
-def _weighted_mean(values: list[Decimal], weights: list[Decimal]) -> Decimal:
-    total = sum(weights, Decimal(0))
+def _weighted_mean(values: list[Decimal], weights: Sequence[Decimal], total: Decimal) -> Decimal:
+    """The mean of values weighted by weights, whose sum is total; the plain mean when they weigh nothing."""
     if total <= 0:
-        return sum(values, Decimal(0)) / len(values)
-    return sum([v * w for v, w in zip(values, weights, strict=True)], Decimal(0)) / total
+        return sum(values, _ZERO) / len(values)
+    return sum(map(mul, values, weights), _ZERO) / total
 
 
 def _weighted_level(levels: list[Decimal | None], weights: list[Decimal]) -> Decimal | None:
@@ -134,7 +143,8 @@ def _weighted_level(levels: list[Decimal | None], weights: list[Decimal]) -> Dec
     pairs = [(level, weight) for level, weight in zip(levels, weights, strict=True) if level is not None]
     if not pairs:
         return None
-    mean = _weighted_mean([level for level, _ in pairs], [weight for _, weight in pairs])
+    kept = [weight for _, weight in pairs]
+    mean = _weighted_mean([level for level, _ in pairs], kept, sum(kept, _ZERO))
     finest = min(int(level.as_tuple().exponent) for level, _ in pairs)
     carried = mean.adjusted() - getcontext().prec + 1
     return mean.quantize(Decimal(1).scaleb(max(finest, carried)))
@@ -147,17 +157,12 @@ def _hold_reasoning(reason: str, counts: Mapping[Action, int]) -> str:
 
 def _ordered(votes: Iterable[Vote]) -> tuple[Vote, ...]:
     """The votes sorted by _vote_sort_key: by provider alone when no two votes share one, which is the same order
-    (the key starts with the provider) without writing out the rest of every key."""
-    ordered = list(votes)
-    if len({vote.provider for vote in ordered}) == len(ordered):
-        ordered.sort(key=_provider)
-    else:
+    (the key starts with the provider) without writing out the rest of every key. Votes sharing a provider are
+    sorted again by the whole key: a stable sort, so ties end up as sorting by the whole key at once leaves them."""
+    ordered = sorted(votes, key=_provider)
+    if len(set(map(_provider, ordered))) < len(ordered):
         ordered.sort(key=_vote_sort_key)
     return tuple(ordered)
-
-
-def _provider(vote: Vote) -> str:
-    return vote.provider
 
 
 def _vote_sort_key(vote: Vote) -> tuple:

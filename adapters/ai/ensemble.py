@@ -30,6 +30,7 @@ from domain.snapshot import MarketSnapshot
 from domain.vote import ConsensusResult, Vote, check_weights
 
 CANCELLED_DEADLINE = "timeout: overall deadline"
+_INFO = logger.level("INFO").no
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +68,13 @@ class Ensemble:
         self.config = config or EnsembleConfig()
         self.fingerprint = _fingerprint(self.providers, self.config)
         self._weights = ProviderWeights(self.config.weights)  # read-only: converted to Decimal once
-        # every analyst synchronous: decide_now answers without the event loop
+        # every analyst synchronous: decide_now answers without the event loop, calling vote_now bound once here
         self.synchronous = all(isinstance(provider, SynchronousAnalyst) for provider in self.providers)
+        self._voters = (
+            tuple((provider, cast(SynchronousAnalyst, provider).vote_now) for provider in self.providers)
+            if self.synchronous
+            else ()
+        )
 
     def __repr__(self) -> str:
         names = ", ".join(f"{p.name}/{p.model}" for p in self.providers)
@@ -94,23 +100,34 @@ class Ensemble:
         """decide() for an ensemble of synchronous analysts, in the analysts' order, as decide() collects them."""
         if not self.synchronous:
             raise TypeError("decide_now needs every analyst to be synchronous (SynchronousAnalyst)")
-        return self._combine([self._ask_now(provider, snapshot) for provider in self.providers], snapshot)
+        votes = []
+        for provider, vote_now in self._voters:  # _ask's rule: an analyst that raises still abstains
+            started = time.perf_counter()  # what a Stopwatch would hold, without the object (three a consultation)
+            try:
+                votes.append(vote_now(snapshot))
+            except Exception as exc:
+                latency_ms = int((time.perf_counter() - started) * 1000)
+                votes.append(
+                    abstention(provider.name, provider.model, f"error: {type(exc).__name__}", latency_ms=latency_ms)
+                )
+        return self._combine(votes, snapshot)
 
     def _combine(self, votes: list[Vote], snapshot: MarketSnapshot) -> ConsensusResult:
         config = self.config
         result = consensus(
             votes, min_consensus=config.min_consensus, min_responders=config.min_responders, weights=self._weights
         )
-        # keyword arguments go to the record's extra, as bind() would put them, without a new logger per call
-        logger.info(
-            "ensemble: {} ({}) from {}/{} responders",
-            result.decision.action.value,
-            result.reason,
-            len(result.responders),
-            len(result.votes),
-            symbol=snapshot.symbol,
-            candle=snapshot.candle_ts,
-        )
+        if _info_wanted():
+            # keyword arguments go to the record's extra, as bind() would put them, without a new logger per call
+            logger.info(
+                "ensemble: {} ({}) from {}/{} responders",
+                result.decision.action.value,
+                result.reason,
+                len(result.responders),
+                len(result.votes),
+                symbol=snapshot.symbol,
+                candle=snapshot.candle_ts,
+            )
         return result
 
     async def close(self) -> None:
@@ -129,15 +146,6 @@ class Ensemble:
                 provider.name, provider.model, f"error: {type(exc).__name__}", latency_ms=watch.elapsed_ms
             )
 
-    def _ask_now(self, provider: AIProvider, snapshot: MarketSnapshot) -> Vote:
-        """_ask for a synchronous analyst: an analyst that breaks the never-raise rule still abstains."""
-        started = time.perf_counter()  # what a Stopwatch would hold, without the object (three a consultation)
-        try:
-            return cast(SynchronousAnalyst, provider).vote_now(snapshot)
-        except Exception as exc:
-            latency_ms = int((time.perf_counter() - started) * 1000)
-            return abstention(provider.name, provider.model, f"error: {type(exc).__name__}", latency_ms=latency_ms)
-
 
 async def _cancel(pending: set[asyncio.Task], tasks: Mapping[asyncio.Task, AIProvider], reason: str) -> list[Vote]:
     ordered = list(pending)
@@ -148,6 +156,14 @@ async def _cancel(pending: set[asyncio.Task], tasks: Mapping[asyncio.Task, AIPro
         outcome if isinstance(outcome, Vote) else abstention(tasks[task].name, tasks[task].model, reason)
         for task, outcome in zip(ordered, outcomes, strict=True)
     ]
+
+
+def _info_wanted() -> bool:
+    """Whether a sink takes an INFO record. loguru has no isEnabledFor: its core keeps the lowest level of its sinks
+    (min_level, which add and remove recompute) and drops a record under it first thing, but only once the call's
+    arguments are computed (the responders' tuple among them), at every consultation of a backtest logging at
+    WARNING. Without that attribute (another loguru), every record goes to loguru as before."""
+    return _INFO >= getattr(getattr(logger, "_core", None), "min_level", _INFO)
 
 
 def _fingerprint(providers: Sequence[AIProvider], config: EnsembleConfig) -> str:

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from adapters.ai.consensus import consensus, verdict
+from adapters.ai.consensus import _vote_sort_key, consensus, verdict
 from adapters.ai.parsing import AnswerRejected, parse_decision
 from domain.decision import Action, Decision
 from domain.trading import PositionSide
@@ -60,6 +60,18 @@ def test_consensus_when_majority_is_hold_then_hold_by_consensus():
     assert result.decision.action is HOLD and result.reason == ConsensusReason.CONSENSUS
 
 
+def test_consensus_when_agreeing_holds_carry_levels_then_their_levels_are_averaged_too():
+    """A HOLD or CLOSE vote has no levels once parsed; one built with levels still has them averaged."""
+    votes = [
+        Vote("a", "m", Decision(HOLD, Decimal("0.8"), Decimal("90"), None)),
+        Vote("b", "m", Decision(HOLD, Decimal("0.6"), Decimal("94"), Decimal("130"))),
+        Vote("c", "m", Decision(HOLD, Decimal("0.5"))),
+    ]
+    decision = consensus(votes).decision
+    assert (decision.stop_loss, decision.take_profit) == (Decimal("92"), Decimal("130"))
+    assert consensus([vote("a", HOLD), vote("b", HOLD)]).decision.stop_loss is None
+
+
 def test_consensus_when_levels_finer_than_the_arithmetic_carries_then_rounded_not_raised():
     fine = Decimal("11002.7600000000000000000000000001")  # 33 digits, more than the 28 of the context
     votes = [
@@ -91,6 +103,21 @@ def test_consensus_when_votes_permuted_then_result_identical(votes, data, min_co
     first = consensus(votes, min_consensus=min_consensus, min_responders=min_responders)
     second = consensus(shuffled, min_consensus=min_consensus, min_responders=min_responders)
     assert first == second
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    items=st.lists(
+        st.tuples(st.sampled_from(["p0", "p1", "p2"]), actions, st.sampled_from(["0.3", "0.55", "0.7"])), max_size=6
+    ),
+    data=st.data(),
+)
+def test_consensus_when_providers_answer_more_than_once_then_votes_in_whole_key_order(items, data):
+    votes = [vote(provider, action, confidence) for provider, action, confidence in items]
+    shuffled = data.draw(st.permutations(votes))
+    result = consensus(shuffled, min_consensus=1, min_responders=1)
+    assert [_vote_sort_key(v) for v in result.votes] == sorted(_vote_sort_key(v) for v in votes)
+    assert result == consensus(votes, min_consensus=1, min_responders=1)
 
 
 @settings(max_examples=150, deadline=None)

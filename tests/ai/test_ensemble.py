@@ -1,13 +1,15 @@
 import asyncio
+import sys
 import time
 from decimal import Decimal, localcontext
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from loguru import logger
 
 from adapters.ai.consensus import consensus
-from adapters.ai.ensemble import CANCELLED_DEADLINE, Ensemble, EnsembleConfig
+from adapters.ai.ensemble import CANCELLED_DEADLINE, Ensemble, EnsembleConfig, _info_wanted
 from adapters.ai.offline import offline_analyst
 from adapters.ai.openai_provider import OpenAIChatProvider
 from adapters.ai.prompt import PROMPT_VERSION
@@ -266,3 +268,33 @@ def test_fingerprint_when_models_or_rules_differ_then_differs():
     assert base.fingerprint == Ensemble([ScriptedProvider("a", SELL)]).fingerprint
     assert base.fingerprint != Ensemble([ScriptedProvider("b", BUY)]).fingerprint
     assert base.fingerprint != Ensemble([ScriptedProvider("a", BUY)], EnsembleConfig(min_consensus=3)).fingerprint
+
+
+def test_decide_now_when_a_sink_takes_info_then_the_consultation_is_logged_with_its_symbol_and_candle(
+    restore_logging: None,
+) -> None:
+    records = []
+    logger.remove()
+    logger.add(lambda message: records.append(message.record), level="INFO")
+    result = Ensemble([offline_analyst(name) for name in ("trend", "mean_reversion", "breakout")]).decide_now(SNAPSHOT)
+
+    [record] = [record for record in records if record["message"].startswith("ensemble:")]
+    responders = f"{len(result.responders)}/{len(result.votes)}"
+    assert (
+        record["message"] == f"ensemble: {result.decision.action.value} ({result.reason}) from {responders} responders"
+    )
+    assert (record["extra"]["symbol"], record["extra"]["candle"]) == (SNAPSHOT.symbol, SNAPSHOT.candle_ts)
+
+
+def test_info_wanted_when_no_sink_takes_info_then_false_and_true_again_once_one_does(restore_logging: None) -> None:
+    """What loguru itself checks first (the lowest level of its sinks), so the consultation skips a record that
+    loguru would drop; its core must still keep that level where _info_wanted reads it."""
+    logger.remove()
+    assert not _info_wanted()
+    logger.add(sys.stderr, level="WARNING")
+    assert not _info_wanted()
+    info = logger.add(sys.stderr, level="INFO")
+    assert _info_wanted()
+    logger.remove(info)
+    assert not _info_wanted()
+    assert isinstance(logger._core.min_level, int)  # type: ignore[attr-defined]

@@ -5,6 +5,8 @@ parse_decision, the cached confidence against the formula."""
 from __future__ import annotations
 
 import json
+import time
+from dataclasses import replace
 from decimal import ROUND_HALF_EVEN, Decimal
 
 import pytest
@@ -13,12 +15,21 @@ from hypothesis import strategies as st
 
 from adapters.ai.ensemble import Ensemble, EnsembleConfig
 from adapters.ai.offline import offline_analyst
-from adapters.ai.offline.analyst import CONFIDENCE_STEP, answer_of, answer_text, checked, confidence
+from adapters.ai.offline.analyst import (
+    CONFIDENCE_STEP,
+    KnownHolds,
+    OfflineAnalyst,
+    answer_of,
+    answer_text,
+    checked,
+    confidence,
+)
 from adapters.ai.parsing import SCHEMA_WHITESPACE, AnswerRejected, parse_decision
 from adapters.ai.shared import SharedEnsemble
 from domain.decision import Action, Decision
 from domain.money import to_decimal
 from domain.trading import PositionSide
+from domain.vote import Vote
 from tests.ai.market_data import history_snapshot
 
 NAMES = ("trend", "mean_reversion", "breakout")
@@ -158,3 +169,80 @@ def test_checked_when_any_decision_price_and_side_then_what_parse_decision_gives
     assert _outcome(lambda: checked(decision, price, side)) == _outcome(
         lambda: parse_decision(answer_of(decision), price, side)
     )
+
+
+class Holding(OfflineAnalyst):
+    """HOLDs with the reasoning and confidence it is told, after an optional pause (a slow first vote)."""
+
+    name = "holding"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.confidence, self.reasoning, self.pause_s = Decimal("0.50"), "waiting", 0.0
+
+    def assess(self, snapshot):
+        time.sleep(self.pause_s)
+        return Decision(Action.HOLD, self.confidence, None, None, self.reasoning)
+
+
+def test_vote_now_when_holds_repeat_then_each_vote_is_what_a_fresh_analyst_gives() -> None:
+    """The known HOLD votes (KnownHolds) change nothing: an analyst voting hour after hour, the same hour again
+    and positions held, against a new analyst for every vote."""
+    snapshots = [
+        history_snapshot(end, hours=250, position_side=side, entry_price=None if side is PositionSide.FLAT else entry)
+        for end in (5000, 5001, 5002, 5000, 7093, 5001)
+        for side, entry in (
+            (PositionSide.FLAT, None),
+            (PositionSide.LONG, Decimal(11000)),
+            (PositionSide.SHORT, Decimal(9000)),
+        )
+    ]
+    for name in NAMES:
+        analyst = offline_analyst(name)
+        for snapshot in snapshots:
+            vote, fresh = analyst.vote_now(snapshot), offline_analyst(name).vote_now(snapshot)
+            assert replace(vote, latency_ms=0) == replace(fresh, latency_ms=0)
+            assert vote.raw_answer == fresh.raw_answer and str(vote.decision.confidence) == str(
+                fresh.decision.confidence
+            )
+
+
+def test_vote_now_when_a_hold_repeats_then_its_known_vote_unless_the_confidence_is_written_apart() -> None:
+    analyst = Holding()
+    snapshot = history_snapshot(5000, hours=250)
+    first = analyst.vote_now(snapshot)
+    assert analyst.vote_now(snapshot) is first
+
+    analyst.confidence = Decimal("0.5")  # equal to 0.50, but another answer
+    other = analyst.vote_now(snapshot)
+    assert other.raw_answer == answer_text(analyst.assess(snapshot)) != first.raw_answer
+    assert str(other.decision.confidence) == "0.5"
+
+    analyst.reasoning = " waiting\n"  # stripped as the schema strips it, in the known vote as in the first
+    assert analyst.vote_now(snapshot).decision.reasoning == "waiting" == analyst.vote_now(snapshot).decision.reasoning
+
+
+def test_vote_now_when_a_known_hold_took_longer_then_the_vote_carries_this_latency() -> None:
+    analyst = Holding()
+    snapshot = history_snapshot(5000, hours=250)
+    analyst.pause_s = 0.02
+    slow = analyst.vote_now(snapshot)
+    analyst.pause_s = 0.0
+    fast = analyst.vote_now(snapshot)
+    assert slow.latency_ms >= 20 > fast.latency_ms
+    assert replace(fast, latency_ms=slow.latency_ms) == slow
+
+
+def test_known_holds_when_full_then_forgets_all_and_keeps_only_plain_holds() -> None:
+    holds = KnownHolds(size=2)
+    decisions = [Decision(Action.HOLD, Decimal("0.50"), None, None, f"hold {index}") for index in range(3)]
+    votes = [Vote("a", "m", decision) for decision in decisions]
+    for decision, vote in zip(decisions, votes, strict=True):
+        holds.remember(decision, vote)
+    assert [holds.vote_for(decision) for decision in decisions] == [None, None, votes[2]]
+
+    levelled = Decision(Action.HOLD, Decimal("0.50"), Decimal(90), None, "hold 0")
+    close = Decision(Action.CLOSE, Decimal("0.50"), None, None, "hold 0")
+    for decision in (levelled, close):
+        holds.remember(decision, Vote("a", "m", decision))
+        assert holds.vote_for(decision) is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import replace
 from decimal import ROUND_HALF_EVEN, Decimal
 from functools import lru_cache
 from json.encoder import encode_basestring_ascii as _quote  # what json.dumps quotes strings with
@@ -34,6 +35,9 @@ class OfflineAnalyst(ABC):
     def assess(self, snapshot: MarketSnapshot) -> Decision:
         """A decision for the snapshot; raise InsufficientData when the indicators are not there yet."""
 
+    def __init__(self) -> None:
+        self._holds = KnownHolds()
+
     async def analyse(self, snapshot: MarketSnapshot) -> Vote:
         return self.vote_now(snapshot)
 
@@ -42,22 +46,63 @@ class OfflineAnalyst(ABC):
         directly, without a task or a timeout, as there is nothing to wait for)."""
         started = perf_counter()  # the latency as Stopwatch measures it, without the object
         try:
-            decision = self.assess(snapshot)
-            raw = answer_text(decision)
-            # the same bar as the LLMs: what parse_decision gives on the decoded answer (checked() says why)
-            decision = checked(decision, snapshot.price, snapshot.position_side)
+            assessed = self.assess(snapshot)
+            known = self._holds.vote_for(assessed)
+            if known is None:
+                raw = answer_text(assessed)
+                # the same bar as the LLMs: what parse_decision gives on the decoded answer (checked() says why)
+                decision = checked(assessed, snapshot.price, snapshot.position_side)
         except InsufficientData as exc:
             return abstention(self.name, self.model, f"insufficient_data: {exc}", prompt_version=OFFLINE_VERSION)
         except AnswerRejected as exc:
             return abstention(self.name, self.model, exc.reason, prompt_version=OFFLINE_VERSION)
         latency_ms = int((perf_counter() - started) * 1000)
-        return Vote(self.name, self.model, decision, None, raw, latency_ms, None, None, OFFLINE_VERSION)
+        if known is not None:
+            return known if known.latency_ms == latency_ms else replace(known, latency_ms=latency_ms)
+        vote = Vote(self.name, self.model, decision, None, raw, latency_ms, None, None, OFFLINE_VERSION)
+        self._holds.remember(assessed, vote)
+        return vote
 
     async def close(self) -> None:
         return None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
+
+
+class KnownHolds:
+    """The votes an analyst gave its recent HOLDs, by reasoning and confidence.
+
+    A HOLD without levels has nothing to check against the price or the position: its answer text and checked
+    decision, hence its vote (latency aside), follow from its reasoning and confidence alone. Most hours repeat
+    one (a position held, the same rounded indicators), and the known vote spares the answer, the check and the
+    vote's construction. Equal confidences can be written apart (0.5, 0.50): a known vote serves the same
+    Decimal object only, which confidence() hands out for the same conviction. At most `size` votes are kept,
+    all dropped when full."""
+
+    __slots__ = ("_size", "_votes")
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._votes: dict[tuple[str, Decimal], tuple[Decimal, Vote]] = {}
+
+    def vote_for(self, assessed: Decision) -> Vote | None:
+        if not _plain_hold(assessed):
+            return None
+        known = self._votes.get((assessed.reasoning, assessed.confidence))
+        return known[1] if known is not None and known[0] is assessed.confidence else None
+
+    def remember(self, assessed: Decision, vote: Vote) -> None:
+        """Keep the vote given to `assessed` (a vote for anything but a HOLD without levels is not kept)."""
+        if not _plain_hold(assessed):
+            return
+        if len(self._votes) >= self._size:
+            self._votes.clear()
+        self._votes[assessed.reasoning, assessed.confidence] = assessed.confidence, vote
+
+
+def _plain_hold(decision: Decision) -> bool:
+    return decision.action is Action.HOLD and decision.stop_loss is None and decision.take_profit is None
 
 
 def checked(decision: Decision, price: Decimal, side: PositionSide) -> Decision:
@@ -96,13 +141,17 @@ def require(value: float | None, what: str) -> float:
 
 
 def confidence(value: float) -> Decimal:
-    clamped = min(max(value, 0.0), 0.95)
-    return _confidence(repr(clamped))  # to_decimal(clamped) reads a float through its repr too
+    """The conviction clamped to 0..0.95, read as its float's repr (as to_decimal reads a float) and rounded to
+    CONFIDENCE_STEP. Cached by the float itself, which skips the clamp and the repr: equal floats write the same
+    repr, except 0.0 and -0.0 ("0.00" and "-0.00"), one key that zero never goes to."""
+    return _cached_confidence(value) if value else _confidence(value)
 
 
-@lru_cache(maxsize=4096)  # the analysts' convictions are a few constants and sums of them
-def _confidence(text: str) -> Decimal:
-    return to_decimal(text).quantize(CONFIDENCE_STEP, rounding=ROUND_HALF_EVEN)
+def _confidence(value: float) -> Decimal:
+    return to_decimal(min(max(value, 0.0), 0.95)).quantize(CONFIDENCE_STEP, rounding=ROUND_HALF_EVEN)
+
+
+_cached_confidence = lru_cache(maxsize=4096)(_confidence)  # the convictions are a few constants and sums of them
 
 
 def price_step(price: Decimal) -> Decimal:

@@ -46,10 +46,9 @@ class MeanReversionAnalyst(OfflineAnalyst):
                 )
             return hold(f"still above the mean (%b {percent_b:.2f}), let it revert", 0.55)
 
-        step = price_step(snapshot.price)
         if percent_b < LOW_BAND and rsi < OVERSOLD:
             stop, floor_target = atr_levels(Action.BUY, snapshot.price, atr, STOP_ATR, MIN_TARGET_ATR)
-            target = max(to_decimal(middle).quantize(step), floor_target)
+            target = max(to_decimal(middle).quantize(price_step(snapshot.price)), floor_target)
             conviction = 0.55 + (OVERSOLD - rsi) / 60 + min(LOW_BAND - percent_b, 0.3) - 0.1 * (higher_trend == "down")
             return Decision(
                 Action.BUY,
@@ -60,7 +59,7 @@ class MeanReversionAnalyst(OfflineAnalyst):
             )
         if percent_b > HIGH_BAND and rsi > OVERBOUGHT:
             stop, floor_target = atr_levels(Action.SELL, snapshot.price, atr, STOP_ATR, MIN_TARGET_ATR)
-            target = min(to_decimal(middle).quantize(step), floor_target)
+            target = min(to_decimal(middle).quantize(price_step(snapshot.price)), floor_target)
             conviction = 0.55 + (rsi - OVERBOUGHT) / 60 + min(percent_b - HIGH_BAND, 0.3) - 0.1 * (higher_trend == "up")
             return Decision(
                 Action.SELL,
