@@ -279,7 +279,7 @@ class PairEngine:
     async def mark(self, now_ms: int) -> Position | None:
         """The account's balance and open P&L now (every position of the account counts toward equity)."""
         balance = (await self.exchange.fetch_balance()).total(self.market.quote)
-        asked = bool(self.state.open_trade or self.book.open_positions)
+        asked = self._asks_positions()
         positions = await self.exchange.fetch_positions() if asked else []
         unrealized = sum((p.unrealized_pnl for p in positions), Decimal(0)) if positions else _ZERO
         version = self._state_version()  # after the reads, which may have caught the account up
@@ -300,6 +300,11 @@ class PairEngine:
                 break
         self._marked = (now_ms, version, asked, mine)
         return mine
+
+    def _asks_positions(self) -> bool:
+        """Whether a mark reads the account's positions: only while the pair holds a trade or the account held a
+        position at the last mark (a flat account's positions are none, and asking costs a call live)."""
+        return bool(self.state.open_trade or self.book.open_positions)
 
     def _state_version(self) -> object:
         """The exchange's account state version, when it keeps one (the paper exchange: its account's revision
@@ -363,7 +368,7 @@ class PairEngine:
             redo
             or marked_at != now_ms
             or version is None
-            or asked != bool(self.state.open_trade or self.book.open_positions)
+            or asked != self._asks_positions()
             or version != self._state_version()
         ):
             position = await self.mark(now_ms)

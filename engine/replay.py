@@ -71,7 +71,10 @@ class ReplaySession:
         cycle_ms: int,
         taker_fee: Decimal | None = None,
         maker_fee: Decimal | None = None,
+        record_equity: bool = True,
     ) -> ReplaySession:
+        """record_equity: each cycle's equity snapshot goes to the store too (a backtest reads the engines'
+        equity_curve instead, and its store keeps nothing of them)."""
         feed = ReplayFeed.from_file(data, symbol=symbol, market_type=market_type, base_timeframe=base_timeframe)
         timeframes = timeframes_for(feed.series(symbol).base_timeframe)
         hub = MarketHub({feed.exchange_id: feed}, ensemble, config=HubConfig(timeframes, timeframes[0]))
@@ -107,6 +110,7 @@ class ReplaySession:
                 risk=RiskManager(limits),
                 book=book,
                 config=PairConfig(account.budget, account.leverage, cycle_ms),
+                record_equity=record_equity,
             )
             manager.add(engine)
             session.engines.append(engine)
