@@ -54,6 +54,7 @@ class IndicatorSeries:
         self._dropped = 0
         self._hlcv: tuple[np.ndarray, ...] = tuple(np.empty(0) for _ in range(4))  # high, low, close, volume
         self._numbers = np.empty((0, len(_NUMERIC)))  # the numeric columns side by side: a row is one tolist()
+        self._gaps: list[bool] = []  # per row: some indicator is NaN (warm-up), so the row maps NaN to None
         self._trend: list[str] = []
         self._rows: list[TimeframeIndicators | None] = []
         if candles:
@@ -105,8 +106,9 @@ class IndicatorSeries:
             raise IndexError(f"row {i} is outside this indicator series of {len(self._rows)} candles")
         cached = self._rows[i]
         if cached is None:
-            close, *numbers = self._numbers[i].tolist()
-            values = [close, *[number if number == number else None for number in numbers]]  # NaN -> None
+            values = self._numbers[i].tolist()
+            if self._gaps[i]:  # NaN -> None, except the raw close; a row past the warm-up has no NaN to look for
+                values[1:] = [number if number == number else None for number in values[1:]]
             values.insert(_TREND, self._trend[i])
             cached = TimeframeIndicators(*values)
             self._rows[i] = cached
@@ -180,5 +182,6 @@ class IndicatorSeries:
             getattr(self._columns, name).setflags(write=False)
         self._numbers = np.column_stack([getattr(self._columns, name) for name in _NUMERIC])
         self._trend = self._columns.trend.tolist()
+        self._gaps = np.isnan(self._numbers[:, 1:]).any(axis=1).tolist()
         self._rows = [None] * len(self._ts)
         self.computations += 1

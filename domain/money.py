@@ -19,12 +19,20 @@ from decimal import (
     Decimal,
     InvalidOperation,
 )
+from math import isfinite
 
 ZERO = Decimal(0)
 
 
 def to_decimal(value: object) -> Decimal:
     """Convert an SDK number (str, int, float, Decimal) to Decimal without binary-float noise."""
+    cls = value.__class__
+    if cls is Decimal:
+        return value
+    if cls is float:  # the hot case (an indicator value every cycle): what the general path below does to it
+        if not isfinite(value):
+            raise ValueError(f"not a finite number: {repr(value)!r}")
+        return Decimal(repr(value))
     if isinstance(value, Decimal):
         return value
     if value is None:
@@ -32,7 +40,7 @@ def to_decimal(value: object) -> Decimal:
     if isinstance(value, bool):
         raise ValueError("cannot convert bool to Decimal")
     if isinstance(value, float):
-        value = repr(value)
+        value = float.__repr__(value)  # a subclass's own repr may not be a number (numpy 2: "np.float64(0.1)")
     try:
         result = Decimal(str(value))
     except InvalidOperation as exc:

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from domain.money import quantize_down, round_on_integers, round_to_step
+from domain.money import quantize_down, round_on_integers, round_to_step, to_decimal
 
 
 @st.composite
@@ -132,3 +132,27 @@ def test_round_to_step_when_a_power_of_ten_is_written_with_zeros_then_the_result
 
     assert str(result) == str(round_on_integers(value, step, rounding))
     assert result.as_tuple().exponent == exponent - zeros  # not the exponent a quantize to 1E{exponent} gives
+
+
+@given(value=st.floats(allow_nan=False, allow_infinity=False))
+@example(value=-0.0)
+@example(value=5e-324)
+@example(value=0.1 + 0.2)
+def test_to_decimal_when_a_float_then_its_shortest_repr_exactly_as_from_the_string(value: float) -> None:
+    converted = to_decimal(value)
+    assert str(converted) == str(Decimal(repr(value)))  # digits and exponent, not only the value
+    assert to_decimal(repr(value)) == converted
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_to_decimal_when_a_float_is_not_finite_then_refused_naming_it(value: float) -> None:
+    with pytest.raises(ValueError, match=f"not a finite number: '{value!r}'"):
+        to_decimal(value)
+
+
+def test_to_decimal_when_a_float_subclass_then_converted_like_a_float() -> None:
+    import numpy as np
+
+    assert str(to_decimal(np.float64(0.1))) == "0.1"
+    with pytest.raises(ValueError, match="not a finite number"):
+        to_decimal(np.float64("nan"))
