@@ -35,6 +35,7 @@ _TS, _HIGH, _LOW, _CLOSE, _VOLUME = (
     attrgetter("volume"),
 )
 _NO_VOLUME = Decimal(0)  # the volume of a forming candle no base candle has closed in yet
+_ZERO = Decimal(0)  # Decimal(0) of the sums (a Decimal is immutable: one serves them all)
 
 
 class UnsupportedTimeframe(ExchangeError):
@@ -78,7 +79,7 @@ class CandleTerms:
     def true_range_sum(self, start: int, stop: int) -> Decimal:
         """average_true_range's sum over candles[start:stop] (start < stop): Decimal(0) + the first candle's
         range + the true ranges of the others, left to right."""
-        return sum(self.true_ranges[start + 1 : stop], Decimal(0) + self.ranges[start])
+        return sum(self.true_ranges[start + 1 : stop], _ZERO + self.ranges[start])
 
 
 def split_symbol(symbol: str) -> tuple[str, str]:
@@ -126,6 +127,8 @@ class ReplaySeries:
     _open_times: list[int] = field(init=False, repr=False)
     _resampled: dict[int, tuple[list[Candle], list[int]]] = field(init=False, repr=False, default_factory=dict)
     _base_ms: int = field(init=False, repr=False, compare=False, default=0)
+    # how many base candles a day holds, at least one (a ticker's 24h volumes), fixed with the base timeframe
+    day_count: int = field(init=False, repr=False, compare=False, default=0)
     _timeframes: dict[str, int] = field(init=False, repr=False, compare=False, default_factory=dict)
     _terms: dict[tuple[int, str], CandleTerms] = field(init=False, repr=False, compare=False, default_factory=dict)
     # per timeframe: (context, bucket start, closed base candles, the forming candle, whether base candles built it)
@@ -139,6 +142,7 @@ class ReplaySeries:
         if not self.base_timeframe:
             self.base_timeframe = infer_timeframe(self.candles)
         self._base_ms = timeframe_ms(self.base_timeframe)
+        self.day_count = max(1, 86_400_000 // self._base_ms)
         self._open_times = list(map(_TS, self.candles))
         if not all(map(lt, self._open_times, islice(self._open_times, 1, None))):
             raise ValueError(f"candles for {self.market.symbol} must be sorted oldest first with no duplicates")
@@ -233,6 +237,15 @@ class ReplaySeries:
             candle = Candle(start, last, last, last, last, _NO_VOLUME)  # positional: the hot path of every hour
         self._forming_cache[target_ms] = (context, start, end, candle, first < end)
         return candle
+
+    def closed_ohlcv(self, timeframe: str, now_ms: int, limit: int) -> list[Candle]:
+        """ohlcv(timeframe, now_ms, None, limit, False) for limit > 0: the last `limit` closed candles, one slice
+        (without a forming candle the slice holds at most limit candles, so ohlcv would return it as it is)."""
+        target_ms = self._timeframes.get(timeframe) or self.check_timeframe(timeframe)
+        candles, open_times = self._resampled.get(target_ms) or self._buckets(target_ms)
+        closed_end = bisect_left(open_times, now_ms - now_ms % target_ms)
+        first = closed_end - limit
+        return candles[first if first > 0 else 0 : closed_end]  # max(0, first), written out
 
     def ohlcv(self, timeframe: str, now_ms: int, since: int | None, limit: int, include_forming: bool) -> list[Candle]:
         """Closed candles of `timeframe` by now_ms (plus the forming one when asked), ccxt's since/limit rules."""
