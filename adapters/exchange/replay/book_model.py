@@ -27,6 +27,7 @@ from domain.market import BookLevel, Candle, OrderBook
 from domain.money import quantize_down
 
 _WIDE = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
+_ZERO = Decimal(0)  # what Decimal(0) gives; Decimals are immutable, so one serves every answer
 
 
 def _round_to_step(value: Decimal, step: Decimal, rounding: str) -> Decimal:
@@ -62,7 +63,7 @@ class BookSteps:
         self.price, self.amount = price, amount
         self.powers_of_ten = price > 0 and amount > 0 and _is_power_of_ten(price) and _is_power_of_ten(amount)
         # BookLadder._sums_exact's figures that do not depend on the ladder, by (depth, context, decay)
-        self.sum_bounds: dict[tuple[int, int, str, Decimal], tuple[Decimal, Decimal, Decimal]] = {}
+        self.sum_bounds: dict[tuple[int, int, str, Decimal], tuple[bool, Decimal, Decimal]] = {}
 
     def round_price(self, value: Decimal, rounding: str) -> Decimal:
         """_round_to_step(value, price step, rounding); for a step of 10**n in one operation in the common case.
@@ -73,10 +74,22 @@ class BookSteps:
         product keep it (and quantize could even need more digits than the context has), so that rare case takes
         the general formula. quantize runs in a context too wide to signal; its result does not depend on the
         precision.
+
+        That case is not rare: the best level's prices (offset zero) are always multiples. For a positive value
+        the general formula has a closed form: value / step is exact (the integer c = value / 10**n has fewer
+        digits than value's coefficient, which the context holds, value being a result computed in it) with the
+        exponent nearest the ideal exp(value) - n, i.e. value's coefficient at exp(value) - n; to_integral_value
+        keeps it when that exponent is not negative and otherwise gives c at exponent 0; the product by the step
+        adds n back. So the result is value itself when exp(value) >= n, else c at exponent n, which is
+        `rounded`: of the two equal numbers, the one with the larger exponent, which is what max() of two equal
+        positive Decimals returns (the wide context leaves its digits alone). Zero and negative values (no such
+        price is offered) keep the general formula.
         """
         if self.powers_of_ten:
             rounded = value.quantize(self.price, rounding, _WIDE)
-            return _round_to_step(value, self.price, rounding) if rounded == value else rounded
+            if rounded != value:
+                return rounded
+            return _WIDE.max(value, rounded) if value > 0 else _round_to_step(value, self.price, rounding)
         return _round_to_step(value, self.price, rounding)
 
 
@@ -107,10 +120,16 @@ class SyntheticBookModel:
         return max(self.atr_period, self.volume_period)
 
     def spread_from_atr(self, mid: Decimal, atr: Decimal) -> Decimal:
-        return min(self.max_spread, max(self.min_spread, self.spread_atr_factor * atr / mid))
+        """min(max_spread, max(min_spread, spread_atr_factor * atr / mid)), the builtins written out (a replay
+        asks every hour): max(a, b) is b if b > a else a, and min(a, b) is b if b < a else a, the same object."""
+        spread, low, high = self.spread_atr_factor * atr / mid, self.min_spread, self.max_spread
+        spread = spread if spread > low else low
+        return spread if spread < high else high
 
     def top_from_mean_volume(self, mean_volume: Decimal) -> Decimal:
-        return max(self.min_top_amount, self.top_depth_fraction * mean_volume)
+        """max(min_top_amount, top_depth_fraction * mean_volume), written out as in spread_from_atr."""
+        top, low = self.top_depth_fraction * mean_volume, self.min_top_amount
+        return top if top > low else low
 
     def spread_fraction(self, recent: Sequence[Candle]) -> Decimal:
         return self.spread_from_atr(recent[-1].close, average_true_range(recent[-self.atr_period :]))
@@ -156,7 +175,7 @@ class BookLadder:
         """`powers` caches depth_decay**k across ladders of the same model (and Decimal context)."""
         self._steps, self._decay, self._powers = steps, model.depth_decay, [] if powers is None else powers
         half = mid * spread / 2
-        self.gap = max(steps.price, half)
+        self.gap = half if half > steps.price else steps.price  # max(steps.price, half), written out
         self.best_bid = steps.round_price(mid - half, ROUND_FLOOR)
         self.best_ask = steps.round_price(mid + half, ROUND_CEILING)
         if self.best_ask <= self.best_bid:
@@ -182,9 +201,6 @@ class BookLadder:
         round_price = self._steps.round_price
         return round_price(self.best_bid - offset, ROUND_FLOOR), round_price(self.best_ask + offset, ROUND_CEILING)
 
-    def _bid_price(self, level: int) -> Decimal:
-        return self._steps.round_price(self.best_bid - self._offset(level), ROUND_FLOOR)
-
     def _offset(self, level: int) -> Decimal:
         """gap * level, level converted to Decimal(level) as the product would (from the table when it holds it)."""
         numbers = _LEVEL_NUMBERS
@@ -196,12 +212,13 @@ class BookLadder:
         is not positive the book is built (rare: a price a few gaps above zero)."""
         if depth < 1 or len(self.asks) >= depth:
             return self.book("", 0, max(depth, 0)).imbalance(depth)
-        if not self._bid_price(depth - 1) > 0:
+        steps = self._steps
+        if not steps.round_price(self.best_bid - self._offset(depth - 1), ROUND_FLOOR) > 0:  # the deepest bid
             return self.book("", 0, depth).imbalance(depth)
-        if self._steps.powers_of_ten and self._sums_exact(depth):
+        if steps.powers_of_ten and self._sums_exact(depth):
             # both sides hold the same amounts, so the difference of two equal exact sums over their exact double:
             # a zero whose exponent is exp(sum) - exp(2 * sum) = 0, which is Decimal(0)
-            return Decimal(0)
+            return _ZERO
         amounts = [self._amount(level) for level in range(depth)]
         bid_volume = sum(amounts, Decimal(0))
         ask_volume = sum(amounts, Decimal(0))
@@ -213,18 +230,23 @@ class BookLadder:
         power-of-ten amount step, so of 10**e with e = min(its exponent, 0) once added to Decimal(0)) is at most
         max(step, top * power) give or take the product's rounding, and twice their sum must keep below
         10**(prec + e) for every partial sum to fit the context's digits; 4 * depth * the largest amount bounds it
-        with room to spare."""
+        with room to spare.
+
+        In exact (wide) arithmetic 4 * depth * max(step, top * power) < limit holds exactly when both
+        4 * depth * step < limit and (4 * depth * power) * top < limit: what does not depend on the ladder's top is
+        worked out once, leaving one product a ladder."""
         context = getcontext()
-        step, prec = self._steps.amount, context.prec
-        key = (depth, prec, context.rounding, self._decay)  # the powers are the decay's in this context
+        key = (depth, context.prec, context.rounding, self._decay)  # the powers are the decay's in this context
         bounds = self._steps.sum_bounds.get(key)
         if bounds is None:
+            step = self._steps.amount
             exponent = min(int(step.as_tuple().exponent), 0)
-            largest_power = max(self._powers_to(depth)[:depth])
-            bounds = (Decimal(4 * depth), largest_power, _WIDE.scaleb(Decimal(1), prec + exponent))
-            self._steps.sum_bounds[key] = bounds
-        four_depth, power, limit = bounds
-        return _WIDE.multiply(four_depth, max(step, _WIDE.multiply(self.top, power))) < limit
+            four_depth = Decimal(4 * depth)
+            limit = _WIDE.scaleb(Decimal(1), context.prec + exponent)
+            bound = _WIDE.multiply(four_depth, max(self._powers_to(depth)[:depth]))
+            bounds = self._steps.sum_bounds[key] = (_WIDE.multiply(four_depth, step) < limit, bound, limit)
+        steps_fit, bound, limit = bounds
+        return steps_fit and _WIDE.multiply(bound, self.top) < limit
 
     def _powers_to(self, depth: int) -> list[Decimal]:
         """depth_decay ** k for k < depth (at least), computed once per model and context."""
@@ -244,8 +266,10 @@ class BookLadder:
     def best(self) -> tuple[Decimal | None, Decimal]:
         """The best bid (None when its price is not positive) and the best ask."""
         if not self.asks:  # the prices alone: the ticker of every hour needs no level objects
-            bid_price, ask_price = self._level_prices(0)
-            return (bid_price if bid_price > 0 else None), ask_price
+            zero = self.gap * _LEVEL_NUMBERS[0]  # _level_prices(0), inline: _offset(0)
+            round_price = self._steps.round_price
+            bid_price = round_price(self.best_bid - zero, ROUND_FLOOR)
+            return (bid_price if bid_price > 0 else None), round_price(self.best_ask + zero, ROUND_CEILING)
         bid = self.bids[0]
         return (None if bid is None else bid.price), self.asks[0].price
 
