@@ -22,25 +22,32 @@ Verdict = tuple[Action, str]
 _CONFIDENCE_STEP = Decimal("0.0001")
 _ZERO = Decimal(0)
 _provider = attrgetter("provider")
+_NO_PROVIDER = object()  # what no provider equals: the one before the first vote
+_CONSENSUS = ConsensusReason.CONSENSUS
 
 
 class ProviderWeights:
     """Configured provider weights as the Decimals the averages use, converted once per set of agreeing providers
     with their total (an ensemble keeps one over its read-only configured weights instead of converting them at
-    every consultation)."""
+    every consultation), and the providers' names as the agreed reasoning lists them."""
 
     __slots__ = ("_configured", "_sets")
 
     def __init__(self, configured: Mapping[str, float]) -> None:
         self._configured = configured
-        self._sets: dict[tuple[str, ...], tuple[tuple[Decimal, ...], Decimal]] = {}
+        self._sets: dict[tuple[str, ...], tuple[tuple[Decimal, ...], Decimal, str]] = {}
 
     def each(self, providers: tuple[str, ...]) -> tuple[tuple[Decimal, ...], Decimal]:
         """(the weight of each provider, their sum): an ensemble's agreeing sets are few and repeat every hour."""
+        weights, total, _ = self._weighed(providers)
+        return weights, total
+
+    def _weighed(self, providers: tuple[str, ...]) -> tuple[tuple[Decimal, ...], Decimal, str]:
+        """(weights, their sum, the names joined by ", "), kept per set of providers."""
         weighed = self._sets.get(providers)
         if weighed is None:
             weights = tuple([_provider_weight(self._configured, provider) for provider in providers])
-            weighed = self._sets[providers] = weights, sum(weights, _ZERO)
+            weighed = self._sets[providers] = weights, sum(weights, _ZERO), ", ".join(providers)
         return weighed
 
 
@@ -51,20 +58,33 @@ def consensus(
     min_responders: int = 2,
     weights: Mapping[str, float] | ProviderWeights | None = None,
 ) -> ConsensusResult:
-    ordered = _ordered(votes)
+    # The votes sorted by _vote_sort_key: by provider alone when no two votes share one, which is the same order
+    # (the key starts with the provider) without writing out the rest of every key. Votes sharing a provider sit
+    # next to each other once sorted by it (the tally's loop notices them) and are sorted again by the whole key:
+    # a stable sort, so ties end up as sorting by the whole key at once leaves them.
+    ordered = sorted(votes, key=_provider)
     counts: dict[Action, int] = {}  # a plain dict: what Counter would hold, without its costlier construction
+    previous: object = _NO_PROVIDER
+    shared = False
     for vote in ordered:
+        provider = vote.provider
+        if provider == previous:
+            shared = True
+        previous = provider
         decision = vote.decision
         if decision is not None:
             counts[decision.action] = counts.get(decision.action, 0) + 1
-    action, reason = verdict(counts, min_consensus=min_consensus, min_responders=min_responders)
-    if reason != ConsensusReason.CONSENSUS:
+    if shared:
+        ordered.sort(key=_vote_sort_key)  # the tally does not depend on the order: a count per action
+    cast = tuple(ordered)
+    action, reason = _verdict(counts, min_consensus, min_responders)
+    if reason is not _CONSENSUS:
         return ConsensusResult(
-            Decision(Action.HOLD, _ZERO, None, None, _hold_reasoning(reason, counts)), ordered, (), reason
+            Decision(Action.HOLD, _ZERO, None, None, _hold_reasoning(reason, counts)), cast, (), reason
         )
     agreeing: list[str] = []
     decisions: list[Decision] = []
-    for vote in ordered:
+    for vote in cast:
         decision = vote.decision
         if decision is not None and decision.action is action:
             agreeing.append(vote.provider)
@@ -72,7 +92,7 @@ def consensus(
     providers = tuple(agreeing)
     if not isinstance(weights, ProviderWeights):
         weights = ProviderWeights(weights or {})
-    return ConsensusResult(_combined(action, providers, decisions, weights), ordered, providers, reason)
+    return ConsensusResult(_combined(action, providers, decisions, weights), cast, providers, reason)
 
 
 def verdict(counts: Mapping[Action, int], *, min_consensus: int, min_responders: int) -> Verdict:
@@ -80,6 +100,11 @@ def verdict(counts: Mapping[Action, int], *, min_consensus: int, min_responders:
 
     The leader is the first action counted with the most votes (Counter.most_common's order); another with as
     many is a tie."""
+    return _verdict(counts, min_consensus, min_responders)
+
+
+def _verdict(counts: Mapping[Action, int], min_consensus: int, min_responders: int) -> Verdict:
+    """verdict() with positional arguments, as consensus calls it (a keyword call costs more)."""
     top_action, top_count, tied, responders = Action.HOLD, 0, False, 0
     for action, count in counts.items():
         responders += count
@@ -93,28 +118,30 @@ def verdict(counts: Mapping[Action, int], *, min_consensus: int, min_responders:
         return Action.HOLD, ConsensusReason.NO_AGREEMENT
     if tied:
         return Action.HOLD, ConsensusReason.TIE
-    return top_action, ConsensusReason.CONSENSUS
+    return top_action, _CONSENSUS
 
 
 def _combined(
     action: Action, providers: tuple[str, ...], decisions: list[Decision], weights: ProviderWeights
 ) -> Decision:
-    provider_weights, total = weights.each(providers)
+    provider_weights, total, names = weights._weighed(providers)
     confidence = _weighted_mean([decision.confidence for decision in decisions], provider_weights, total)
     stop_loss = take_profit = None
-    if any(decision.stop_loss is not None or decision.take_profit is not None for decision in decisions):
+    first_reason = ""
+    levelled = False
+    for decision in decisions:  # one pass: whether any carries a level, and the first reasoning given
+        if decision.stop_loss is not None or decision.take_profit is not None:
+            levelled = True
+        if not first_reason:
+            first_reason = decision.reasoning
+    if levelled:
         # HOLD and CLOSE carry no levels (the usual consultation): no level weights to compute for them
         level_weights = [weight * d.confidence for weight, d in zip(provider_weights, decisions, strict=True)]
         stop_loss = _weighted_level([d.stop_loss for d in decisions], level_weights)
         take_profit = _weighted_level([d.take_profit for d in decisions], level_weights)
-    first_reason = ""
-    for decision in decisions:
-        if decision.reasoning:
-            first_reason = decision.reasoning
-            break
-    reasoning = f"{len(providers)} analysts agree on {action.value} ({', '.join(providers)})"
+    reasoning = f"{len(providers)} analysts agree on {action.value} ({names})"
     if first_reason:
-        reasoning += f": {first_reason}"
+        reasoning = f"{reasoning}: {first_reason}"
     return Decision(action, confidence.quantize(_CONFIDENCE_STEP), stop_loss, take_profit, reasoning)
 
 
@@ -153,16 +180,6 @@ def _weighted_level(levels: list[Decimal | None], weights: list[Decimal]) -> Dec
 def _hold_reasoning(reason: str, counts: Mapping[Action, int]) -> str:
     tally = ", ".join(f"{action.value} {count}" for action, count in sorted(counts.items())) or "no answers"
     return f"no consensus ({reason}): {tally}"
-
-
-def _ordered(votes: Iterable[Vote]) -> tuple[Vote, ...]:
-    """The votes sorted by _vote_sort_key: by provider alone when no two votes share one, which is the same order
-    (the key starts with the provider) without writing out the rest of every key. Votes sharing a provider are
-    sorted again by the whole key: a stable sort, so ties end up as sorting by the whole key at once leaves them."""
-    ordered = sorted(votes, key=_provider)
-    if len(set(map(_provider, ordered))) < len(ordered):
-        ordered.sort(key=_vote_sort_key)
-    return tuple(ordered)
 
 
 def _vote_sort_key(vote: Vote) -> tuple:
