@@ -122,17 +122,34 @@ def checked_decision(
     """The checks parse_decision makes once the schema holds: ranges, sides, levels. Code that builds a decision
     itself (the offline analysts) passes its fields here directly, with what the schema would have done to them:
     reasoning stripped, numbers finite."""
+    check_answer(action, confidence, stop_loss, take_profit, price, position_side)
+    reasoning = reasoning[:MAX_REASONING_CHARS]
+    if action is Action.HOLD or action is Action.CLOSE:
+        return Decision(action, confidence, None, None, reasoning)
+    return Decision(action, confidence, stop_loss, take_profit, reasoning)
+
+
+def check_answer(
+    action: Action,
+    confidence: Decimal,
+    stop_loss: Decimal | None,
+    take_profit: Decimal | None,
+    price: Decimal,
+    position_side: PositionSide,
+) -> None:
+    """Raise AnswerRejected as checked_decision does for these fields, in the same order; return when they pass
+    (the decision then keeps its levels for BUY / SELL and drops them for HOLD / CLOSE, and its reasoning is cut
+    to MAX_REASONING_CHARS)."""
     if not _ZERO <= confidence <= _ONE:
         raise AnswerRejected(AbstainReason.OUT_OF_RANGE, f"confidence {confidence} is outside 0..1")
     if stop_loss is not None or take_profit is not None:
         for name, level in (("stop_loss", stop_loss), ("take_profit", take_profit)):
             if level is not None and level <= 0:
                 raise AnswerRejected(AbstainReason.OUT_OF_RANGE, f"{name} {level} is not a positive price")
-    reasoning = reasoning[:MAX_REASONING_CHARS]
     if action is Action.CLOSE and position_side is PositionSide.FLAT:
         raise AnswerRejected(AbstainReason.CONTRADICTORY, "CLOSE with no open position")
     if action is Action.HOLD or action is Action.CLOSE:
-        return Decision(action, confidence, None, None, reasoning)
+        return
     if stop_loss is None or take_profit is None:
         raise AnswerRejected(AbstainReason.CONTRADICTORY, f"{action} without both stop_loss and take_profit")
     _check_level("stop_loss", stop_loss, price)
@@ -146,7 +163,6 @@ def checked_decision(
             AbstainReason.CONTRADICTORY,
             f"SELL needs take_profit < {price} < stop_loss, got {take_profit} / {stop_loss}",
         )
-    return Decision(action, confidence, stop_loss, take_profit, reasoning)
 
 
 def _check_level(name: str, level: Decimal, price: Decimal) -> None:

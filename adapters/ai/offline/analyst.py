@@ -9,7 +9,7 @@ from functools import lru_cache
 from json.encoder import encode_basestring_ascii as _quote  # what json.dumps quotes strings with
 from time import perf_counter
 
-from adapters.ai.parsing import SCHEMA_WHITESPACE, AbstainReason, AnswerRejected, checked_decision
+from adapters.ai.parsing import MAX_REASONING_CHARS, SCHEMA_WHITESPACE, AbstainReason, AnswerRejected, check_answer
 from adapters.ai.votes import abstention
 from domain.decision import Action, Decision
 from domain.money import to_decimal
@@ -109,15 +109,34 @@ def checked(decision: Decision, price: Decimal, side: PositionSide) -> Decision:
     """parse_decision(answer_of(decision), price, side), without the trip through the schema: the answer's
     strings are the decision's own Decimals and action written out, which the schema reads back as they were
     (str of a Decimal round-trips exactly); what is left of the schema is stripping the reasoning and refusing
-    a number that is not finite."""
-    confidence, stop, target = decision.confidence, decision.stop_loss, decision.take_profit
+    a number that is not finite.
+
+    What checked_decision would build is a Decision of these very fields when the reasoning comes out of the strip
+    and the cut as it went in (an analyst writes it short and trimmed: str.strip and a slice return their string
+    itself when they change nothing) and a HOLD or CLOSE carries no levels to drop: then that is `decision` itself,
+    an equal frozen object, and building its copy (a tenth of a vote) is skipped."""
+    action, confidence, stop, target = decision.action, decision.confidence, decision.stop_loss, decision.take_profit
     if not (confidence.is_finite() and (stop is None or stop.is_finite()) and (target is None or target.is_finite())):
         raise AnswerRejected(AbstainReason.INVALID_SCHEMA, "a number is not finite")
-    reasoning = decision.reasoning.strip(SCHEMA_WHITESPACE)
-    return checked_decision(decision.action, confidence, stop, target, reasoning, price, side)
+    reasoning = decision.reasoning
+    kept = reasoning.strip(SCHEMA_WHITESPACE)[:MAX_REASONING_CHARS]
+    check_answer(action, confidence, stop, target, price, side)
+    if action is Action.HOLD or action is Action.CLOSE:
+        if kept is reasoning and stop is None and target is None and decision.__class__ is Decision:
+            return decision
+        return Decision(action, confidence, None, None, kept)
+    if kept is reasoning and decision.__class__ is Decision:
+        return decision
+    return Decision(action, confidence, stop, target, kept)
 
 
 def base_view(snapshot: MarketSnapshot) -> TimeframeView:
+    """snapshot.base: the same loop over the views, without the property's and timeframe()'s two calls (every
+    analyst reads it at every vote); a snapshot without that view raises the property's LookupError."""
+    base = snapshot.base_timeframe
+    for view in snapshot.timeframes:
+        if view.timeframe == base:
+            return view
     return snapshot.base
 
 
@@ -162,9 +181,12 @@ def price_step(price: Decimal) -> Decimal:
 
 
 def atr_levels(
-    action: Action, price: Decimal, atr: float, stop_atr: float, target_atr: float
+    action: Action, price: Decimal, atr: float, stop_atr: float | Decimal, target_atr: float | Decimal
 ) -> tuple[Decimal, Decimal]:
-    """(stop_loss, take_profit) at multiples of ATR from the price, on the correct side for the action."""
+    """(stop_loss, take_profit) at multiples of ATR from the price, on the correct side for the action.
+
+    A multiple given as a Decimal is used as it is (to_decimal returns a Decimal unchanged): the analysts pass
+    to_decimal of their float constants, converted once at import instead of at every entry signal."""
     step = price_step(price)
     atr_d = to_decimal(atr)
     stop_distance = max(atr_d * to_decimal(stop_atr), step)

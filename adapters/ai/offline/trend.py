@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from adapters.ai.offline.analyst import OfflineAnalyst, atr_levels, confidence, higher_view, hold, require
+from adapters.ai.offline.analyst import OfflineAnalyst, atr_levels, base_view, confidence, higher_view, hold, require
 from domain.decision import Action, Decision
+from domain.money import to_decimal
 from domain.snapshot import MarketSnapshot
 from domain.trading import PositionSide
 
 STOP_ATR, TARGET_ATR = 2.0, 3.0
+_STOP_ATR, _TARGET_ATR = to_decimal(STOP_ATR), to_decimal(TARGET_ATR)  # what atr_levels makes of them, once
 OVERBOUGHT, OVERSOLD = 75.0, 25.0
 
 
@@ -15,7 +17,7 @@ class TrendFollowingAnalyst(OfflineAnalyst):
     name = "trend"
 
     def assess(self, snapshot: MarketSnapshot) -> Decision:
-        ind = snapshot.base.indicators
+        ind = base_view(snapshot).indicators
         atr = require(ind.atr, "ATR")
         ema_50 = require(ind.ema_50, "EMA50")
         rsi = require(ind.rsi, "RSI")
@@ -47,7 +49,7 @@ class TrendFollowingAnalyst(OfflineAnalyst):
 
         strength = min(abs(hist) / atr, 1.0) if atr > 0 else 0.0
         if ind.trend == "up" and higher_trend != "down" and hist > 0 and rsi < OVERBOUGHT:
-            stop, target = atr_levels(Action.BUY, snapshot.price, atr, STOP_ATR, TARGET_ATR)
+            stop, target = atr_levels(Action.BUY, snapshot.price, atr, _STOP_ATR, _TARGET_ATR)
             conviction = 0.55 + 0.15 * (higher_trend == "up") + 0.15 * strength
             return Decision(
                 Action.BUY,
@@ -57,7 +59,7 @@ class TrendFollowingAnalyst(OfflineAnalyst):
                 f"EMAs stacked up, MACD histogram positive, higher timeframe {higher_trend}",
             )
         if ind.trend == "down" and higher_trend != "up" and hist < 0 and rsi > OVERSOLD:
-            stop, target = atr_levels(Action.SELL, snapshot.price, atr, STOP_ATR, TARGET_ATR)
+            stop, target = atr_levels(Action.SELL, snapshot.price, atr, _STOP_ATR, _TARGET_ATR)
             conviction = 0.55 + 0.15 * (higher_trend == "down") + 0.15 * strength
             return Decision(
                 Action.SELL,
