@@ -19,6 +19,7 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from itertools import islice
 from operator import attrgetter, lt
+from typing import cast
 
 import numpy as np
 
@@ -182,6 +183,6 @@ class IndicatorSeries:
             getattr(self._columns, name).setflags(write=False)
         self._numbers = np.column_stack([getattr(self._columns, name) for name in _NUMERIC])
         self._trend = self._columns.trend.tolist()
-        self._gaps = np.isnan(self._numbers[:, 1:]).any(axis=1).tolist()
+        self._gaps = cast(list[bool], np.isnan(self._numbers[:, 1:]).any(axis=1).tolist())
         self._rows = [None] * len(self._ts)
         self.computations += 1

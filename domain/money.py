@@ -26,10 +26,9 @@ ZERO = Decimal(0)
 
 def to_decimal(value: object) -> Decimal:
     """Convert an SDK number (str, int, float, Decimal) to Decimal without binary-float noise."""
-    cls = value.__class__
-    if cls is Decimal:
+    if type(value) is Decimal:
         return value
-    if cls is float:  # the hot case (an indicator value every cycle): what the general path below does to it
+    if type(value) is float:  # the hot case (an indicator value every cycle): what the general path below does to it
         if not isfinite(value):
             raise ValueError(f"not a finite number: {repr(value)!r}")
         return Decimal(repr(value))
