@@ -266,10 +266,8 @@ class BookLadder:
     def best(self) -> tuple[Decimal | None, Decimal]:
         """The best bid (None when its price is not positive) and the best ask."""
         if not self.asks:  # the prices alone: the ticker of every hour needs no level objects
-            zero = self.gap * _LEVEL_NUMBERS[0]  # _level_prices(0), inline: _offset(0)
-            round_price = self._steps.round_price
-            bid_price = round_price(self.best_bid - zero, ROUND_FLOOR)
-            return (bid_price if bid_price > 0 else None), round_price(self.best_ask + zero, ROUND_CEILING)
+            bid_price, ask_price = self._level_prices(0)
+            return (bid_price if bid_price > 0 else None), ask_price
         bid = self.bids[0]
         return (None if bid is None else bid.price), self.asks[0].price
 
