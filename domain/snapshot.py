@@ -103,10 +103,12 @@ class MarketSnapshot:
 
     @property
     def base(self) -> TimeframeView:
-        view = self.timeframe(self.base_timeframe)
-        if view is None:
-            raise LookupError(f"snapshot has no base timeframe {self.base_timeframe}")
-        return view
+        """The base timeframe's view (timeframe()'s loop written here: every analyst reads it at every vote)."""
+        base = self.base_timeframe
+        for view in self.timeframes:
+            if view.timeframe == base:
+                return view
+        raise LookupError(f"snapshot has no base timeframe {base}")
 
     def timeframe(self, timeframe: str) -> TimeframeView | None:
         for view in self.timeframes:

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapters.ai.offline.analyst import atr_levels, base_view, checked
+from adapters.ai.offline.analyst import atr_levels, checked
 from adapters.ai.offline.breakout import CHANNEL, BreakoutAnalyst, Channel
 from adapters.ai.parsing import MAX_REASONING_CHARS, AnswerRejected, checked_decision
 from domain.decision import Action, Decision
@@ -172,11 +172,11 @@ def test_atr_levels_when_multiples_given_as_their_decimals_then_the_same_levels(
     assert [str(level) for level in as_floats] == [str(level) for level in as_decimals]
 
 
-def test_base_view_when_any_order_of_timeframes_then_the_snapshot_base_view() -> None:
+def test_snapshot_base_when_any_order_of_timeframes_then_the_view_of_the_base_timeframe() -> None:
     snapshot = history_snapshot(5000, hours=250)
-    assert base_view(snapshot) is snapshot.base
+    assert snapshot.base is snapshot.timeframe(snapshot.base_timeframe)
     reordered = replace(snapshot, timeframes=tuple(reversed(snapshot.timeframes)))
-    assert base_view(reordered) is reordered.base
+    assert reordered.base is reordered.timeframe(reordered.base_timeframe)
     missing = replace(snapshot, timeframes=snapshot.timeframes[1:])
-    with pytest.raises(LookupError):
-        base_view(missing)
+    with pytest.raises(LookupError, match="no base timeframe 1h"):
+        _ = missing.base

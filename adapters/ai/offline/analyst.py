@@ -130,16 +130,6 @@ def checked(decision: Decision, price: Decimal, side: PositionSide) -> Decision:
     return Decision(action, confidence, stop, target, kept)
 
 
-def base_view(snapshot: MarketSnapshot) -> TimeframeView:
-    """snapshot.base: the same loop over the views, without the property's and timeframe()'s two calls (every
-    analyst reads it at every vote); a snapshot without that view raises the property's LookupError."""
-    base = snapshot.base_timeframe
-    for view in snapshot.timeframes:
-        if view.timeframe == base:
-            return view
-    return snapshot.base
-
-
 def higher_view(snapshot: MarketSnapshot) -> TimeframeView | None:
     """The longest timeframe other than the base, used as a confirmation filter."""
     longest, longest_span, base = None, 0, snapshot.base_timeframe

@@ -10,7 +10,6 @@ from adapters.ai.offline.analyst import (
     InsufficientData,
     OfflineAnalyst,
     atr_levels,
-    base_view,
     confidence,
     hold,
     require,
@@ -115,7 +114,7 @@ class BreakoutAnalyst(OfflineAnalyst):
         self._channel = Channel()
 
     def assess(self, snapshot: MarketSnapshot) -> Decision:
-        view = base_view(snapshot)
+        view = snapshot.base
         ind = view.indicators
         if len(view.candles) < CHANNEL + 1:
             raise InsufficientData(f"the {CHANNEL}-candle channel needs more candles")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from adapters.ai.offline.analyst import (
     OfflineAnalyst,
     atr_levels,
-    base_view,
     confidence,
     higher_view,
     hold,
@@ -27,7 +26,7 @@ class MeanReversionAnalyst(OfflineAnalyst):
     name = "mean_reversion"
 
     def assess(self, snapshot: MarketSnapshot) -> Decision:
-        ind = base_view(snapshot).indicators
+        ind = snapshot.base.indicators
         atr = require(ind.atr, "ATR")
         percent_b = require(ind.bb_percent_b, "Bollinger %b")
         middle = require(ind.bb_middle, "Bollinger middle band")

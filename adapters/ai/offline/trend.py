@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from adapters.ai.offline.analyst import OfflineAnalyst, atr_levels, base_view, confidence, higher_view, hold, require
+from adapters.ai.offline.analyst import OfflineAnalyst, atr_levels, confidence, higher_view, hold, require
 from domain.decision import Action, Decision
 from domain.money import to_decimal
 from domain.snapshot import MarketSnapshot
@@ -17,7 +17,7 @@ class TrendFollowingAnalyst(OfflineAnalyst):
     name = "trend"
 
     def assess(self, snapshot: MarketSnapshot) -> Decision:
-        ind = base_view(snapshot).indicators
+        ind = snapshot.base.indicators
         atr = require(ind.atr, "ATR")
         ema_50 = require(ind.ema_50, "EMA50")
         rsi = require(ind.rsi, "RSI")
