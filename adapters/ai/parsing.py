@@ -123,7 +123,13 @@ def checked_decision(
     itself (the offline analysts) passes its fields here directly, with what the schema would have done to them:
     reasoning stripped, numbers finite."""
     check_answer(action, confidence, stop_loss, take_profit, price, position_side)
-    reasoning = reasoning[:MAX_REASONING_CHARS]
+    return answered(action, confidence, stop_loss, take_profit, reasoning[:MAX_REASONING_CHARS])
+
+
+def answered(
+    action: Action, confidence: Decimal, stop_loss: Decimal | None, take_profit: Decimal | None, reasoning: str
+) -> Decision:
+    """The decision a checked answer makes: a HOLD or CLOSE drops its levels, a BUY or SELL keeps them."""
     if action is Action.HOLD or action is Action.CLOSE:
         return Decision(action, confidence, None, None, reasoning)
     return Decision(action, confidence, stop_loss, take_profit, reasoning)

@@ -9,7 +9,14 @@ from functools import lru_cache
 from json.encoder import encode_basestring_ascii as _quote  # what json.dumps quotes strings with
 from time import perf_counter
 
-from adapters.ai.parsing import MAX_REASONING_CHARS, SCHEMA_WHITESPACE, AbstainReason, AnswerRejected, check_answer
+from adapters.ai.parsing import (
+    MAX_REASONING_CHARS,
+    SCHEMA_WHITESPACE,
+    AbstainReason,
+    AnswerRejected,
+    answered,
+    check_answer,
+)
 from adapters.ai.votes import abstention
 from domain.decision import Action, Decision
 from domain.money import to_decimal
@@ -121,13 +128,10 @@ def checked(decision: Decision, price: Decimal, side: PositionSide) -> Decision:
     reasoning = decision.reasoning
     kept = reasoning.strip(SCHEMA_WHITESPACE)[:MAX_REASONING_CHARS]
     check_answer(action, confidence, stop, target, price, side)
-    if action is Action.HOLD or action is Action.CLOSE:
-        if kept is reasoning and stop is None and target is None and decision.__class__ is Decision:
-            return decision
-        return Decision(action, confidence, None, None, kept)
-    if kept is reasoning and decision.__class__ is Decision:
+    drops_nothing = (stop is None and target is None) or not (action is Action.HOLD or action is Action.CLOSE)
+    if kept is reasoning and drops_nothing and decision.__class__ is Decision:
         return decision
-    return Decision(action, confidence, stop, target, kept)
+    return answered(action, confidence, stop, target, kept)
 
 
 def higher_view(snapshot: MarketSnapshot) -> TimeframeView | None:
